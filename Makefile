@@ -1,0 +1,37 @@
+# The README's commands. Every target makes the virtualenv it needs first.
+PYTHON ?= python3
+VENV ?= .venv
+HOST ?= 127.0.0.1
+PORT ?= 5000
+BIN := $(VENV)/bin
+FLASK := $(BIN)/flask --app webapp
+
+.PHONY: run test lint install clean
+
+run: $(VENV)/.installed
+	FLASK_DEPLOYMENT=$${FLASK_DEPLOYMENT:-development} $(FLASK) db upgrade
+	FLASK_DEPLOYMENT=$${FLASK_DEPLOYMENT:-development} $(FLASK) run --host $(HOST) --port $(PORT)
+
+test: $(VENV)/.installed-test
+	$(BIN)/pytest $(PYTEST_ARGS)
+
+lint: $(VENV)/.installed-test
+	$(BIN)/pip install -q ruff
+	$(BIN)/ruff check webapp tests migrations
+
+install: $(VENV)/.installed
+
+$(VENV)/.installed: pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q -e .
+	touch $@
+
+$(VENV)/.installed-test: pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q -e '.[test,postgres]'
+	touch $@ $(VENV)/.installed
+
+clean:
+	rm -rf $(VENV) .pytest_cache test-output

@@ -1,0 +1,213 @@
+"""Fixtures: an app on a migrated database (SQLite, or PostgreSQL with TEST_DATABASE_URL),
+its test client and CLI runner, and signed-in users."""
+
+import os
+import re
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+from cryptography.fernet import Fernet
+from flask import Flask
+from flask.testing import FlaskClient
+from flask_migrate import upgrade
+from werkzeug.security import generate_password_hash
+
+from webapp import create_app
+from webapp.extensions import db
+from webapp.models import Project, User
+
+MIGRATIONS = str(Path(__file__).resolve().parent.parent / "migrations")
+PASSWORD = "correct horse battery staple"
+# Hashing once keeps scrypt's deliberate slowness out of every test that makes a user.
+PASSWORD_HASH = generate_password_hash(PASSWORD, method="scrypt")
+ENCRYPTION_KEY = Fernet.generate_key().decode()
+HS256_KEY = "k" * 32
+
+
+def app_settings(database_url: str, **overrides) -> dict:
+    return {
+        "TESTING": True,
+        "DEPLOYMENT": "development",
+        "SECRET_KEY": "test secret key",
+        "SECRETS_ENCRYPTION_KEYS": ENCRYPTION_KEY,
+        "SQLALCHEMY_DATABASE_URI": database_url,
+        **overrides,
+    }
+
+
+@pytest.fixture(autouse=True)
+def clean_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The developer's own FLASK_ settings must not leak into the suite."""
+    for name in list(os.environ):
+        if name.startswith("FLASK_") or name == "DATABASE_URL":
+            monkeypatch.delenv(name)
+
+
+def using_postgresql() -> bool:
+    return bool(os.environ.get("TEST_DATABASE_URL"))
+
+
+@pytest.fixture(scope="session")
+def database_url(tmp_path_factory: pytest.TempPathFactory) -> str:
+    """One database for the session, built by the migrations, not by create_all."""
+    url = os.environ.get("TEST_DATABASE_URL") or (
+        f"sqlite:///{tmp_path_factory.mktemp('db') / 'test.sqlite3'}"
+    )
+    app = create_app(app_settings(url), instance_path=str(tmp_path_factory.mktemp("instance")))
+    with app.app_context():
+        db.drop_all()
+        with db.engine.begin() as connection:
+            connection.execute(sa.text("DROP TABLE IF EXISTS alembic_version"))
+        upgrade(directory=MIGRATIONS)
+        db.engine.dispose()
+    return url
+
+
+@pytest.fixture
+def scratch_database_url(tmp_path: Path) -> Iterator[str]:
+    """An empty database of the suite's kind, for tests that build and drop the schema."""
+    main_url = os.environ.get("TEST_DATABASE_URL")
+    if not main_url:
+        yield f"sqlite:///{tmp_path / 'scratch.sqlite3'}"
+        return
+    schema = f"scratch_{uuid.uuid4().hex[:12]}"
+    engine = sa.create_engine(main_url)
+    with engine.begin() as connection:
+        connection.execute(sa.text(f"CREATE SCHEMA {schema}"))
+    separator = "&" if "?" in main_url else "?"
+    yield f"{main_url}{separator}options=-csearch_path%3D{schema}"
+    with engine.begin() as connection:
+        connection.execute(sa.text(f"DROP SCHEMA {schema} CASCADE"))
+    engine.dispose()
+
+
+@pytest.fixture
+def make_app(database_url: str, tmp_path: Path) -> Iterator:
+    """Build apps on the test database; rows written by a test are removed after it."""
+    apps: list[Flask] = []
+
+    def make(**overrides) -> Flask:
+        instance = tmp_path / f"instance{len(apps)}"
+        app = create_app(app_settings(database_url, **overrides), instance_path=str(instance))
+        apps.append(app)
+        return app
+
+    yield make
+    engine = sa.create_engine(database_url)
+    with engine.begin() as connection:
+        for table in reversed(db.metadata.sorted_tables):
+            connection.execute(table.delete())
+    engine.dispose()
+    for app in apps:
+        with app.app_context():
+            db.engine.dispose()
+
+
+@pytest.fixture
+def app(make_app) -> Flask:
+    """The app, with no context pushed: each test request gets its own, as in production."""
+    return make_app()
+
+
+def saved(app: Flask, instance):
+    """Commit a new row and hand it back detached, its columns loaded, for the test to read."""
+    with app.app_context():
+        db.session.add(instance)
+        db.session.commit()
+        db.session.refresh(instance)
+        db.session.expunge(instance)
+    return instance
+
+
+@pytest.fixture
+def client(app: Flask) -> FlaskClient:
+    return app.test_client()
+
+
+@pytest.fixture
+def runner(app: Flask):
+    return app.test_cli_runner()
+
+
+@pytest.fixture
+def make_user(app: Flask):
+    def make(email: str = "user@example.com", **fields) -> User:
+        return saved(app, User(email=email, password_hash=PASSWORD_HASH, **fields))
+
+    return make
+
+
+@pytest.fixture
+def make_project(app: Flask):
+    def make(slug: str = "demo", key: str = HS256_KEY, **fields) -> Project:
+        values = {
+            "name": slug.title(),
+            "session_server": "dh.soulmachines.cloud",
+            "issuer": "sm-abcdef123456789",
+            "allowed_origins": [],
+            "custom_claims": {},
+            **fields,
+        }
+        project = Project(slug=slug, **values)
+        with app.app_context():
+            project.set_signing_key(key)
+        return saved(app, project)
+
+    return make
+
+
+def csrf_token_from(html: str) -> str:
+    match = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', html)
+    assert match, "no CSRF token in the page"
+    return match.group(1)
+
+
+class Forms:
+    """Submits forms the way a browser does: fetch the page for its CSRF token, then post."""
+
+    def __init__(self, client: FlaskClient):
+        self.client = client
+
+    def post(self, url: str, data: dict | None = None, *, page: str | None = None, **kwargs):
+        token = csrf_token_from(self.client.get(page or url).get_data(as_text=True))
+        return self.client.post(url, data={"csrf_token": token, **(data or {})}, **kwargs)
+
+
+@pytest.fixture
+def forms(client: FlaskClient) -> Forms:
+    return Forms(client)
+
+
+@pytest.fixture
+def login(client: FlaskClient, forms: Forms):
+    def sign_in(user: User, password: str = PASSWORD, **extra):
+        response = forms.post("/login", {"email": user.email, "password": password, **extra})
+        assert response.status_code == 302, response.get_data(as_text=True)
+        return response
+
+    return sign_in
+
+
+@pytest.fixture
+def user(make_user) -> User:
+    return make_user()
+
+
+@pytest.fixture
+def signed_in_user(user: User, login) -> User:
+    login(user)
+    return user
+
+
+@pytest.fixture
+def admin(make_user) -> User:
+    return make_user("admin@example.com", is_admin=True)
+
+
+@pytest.fixture
+def signed_in_admin(admin: User, login) -> User:
+    login(admin)
+    return admin

@@ -1,0 +1,64 @@
+"""The Digital Person token issuer. The WSGI entry point is `webapp:create_app()`."""
+
+from collections.abc import Mapping
+from typing import Any
+
+from flask import Flask
+from werkzeug.middleware.proxy_fix import ProxyFix
+
+from webapp.config import load_config
+
+
+def create_app(
+    test_config: Mapping[str, Any] | None = None, *, instance_path: str | None = None
+) -> Flask:
+    """Build the application. This function only wires things; each step is one call."""
+    app = Flask(
+        __name__,
+        instance_path=instance_path,
+        instance_relative_config=True,
+        template_folder="../templates",
+    )
+    load_config(app, test_config)
+    register_proxy_fix(app)
+    register_extensions(app)
+    register_blueprints(app)
+    register_errorhandlers(app)
+    register_commands(app)
+    return app
+
+
+def register_proxy_fix(app: Flask) -> None:
+    proxies = int(app.config["TRUSTED_PROXIES"])
+    if proxies:
+        app.wsgi_app = ProxyFix(  # type: ignore[method-assign]
+            app.wsgi_app, x_for=proxies, x_proto=proxies, x_host=proxies, x_port=proxies
+        )
+
+
+def register_extensions(app: Flask) -> None:
+    from webapp import login, models  # noqa: F401  (Alembic must see every model)
+    from webapp.extensions import csrf, db, migrate, secret_box
+
+    db.init_app(app)
+    migrate.init_app(app, db, render_as_batch=True, compare_type=True)
+    csrf.init_app(app)
+    secret_box.init_app(app)
+    login.init_app(app)
+
+
+def register_blueprints(app: Flask) -> None:
+    from webapp import api, auth, main, ops
+
+    for blueprint in (main.bp, auth.bp, api.bp, ops.bp):
+        app.register_blueprint(blueprint)
+
+
+def register_errorhandlers(app: Flask) -> None:
+    from webapp import errors
+
+    errors.init_app(app)
+
+
+def register_commands(app: Flask) -> None:
+    pass

@@ -1,0 +1,132 @@
+"""Configuration in layers, later wins: built-in defaults, `instance/config.py`,
+`FLASK_`-prefixed environment variables, then the test mapping given to `create_app`.
+
+Settings that depend on the deployment (secure cookies, generated development secrets) are
+only defaults: a layer that sets one explicitly wins.
+"""
+
+import os
+import secrets
+import tempfile
+from collections.abc import Callable, Mapping
+from datetime import timedelta
+from typing import Any
+
+from flask import Config, Flask
+
+from webapp.domain import encryption
+
+DEPLOYMENTS = ("development", "production")
+
+DEFAULTS: dict[str, Any] = {
+    "DEPLOYMENT": "production",
+    "REGISTRATION_OPEN": True,
+    "TOKEN_NBF_LEEWAY": 30,
+    "RATELIMIT_STORAGE_URI": "memory://",
+    "TRUSTED_PROXIES": 0,
+    "METRICS_ALLOWED_NETWORKS": "127.0.0.0/8,::1",
+    "METRICS_TOKEN": None,
+    "SESSION_COOKIE_SAMESITE": "Lax",
+    "REMEMBER_COOKIE_SAMESITE": "Lax",
+    "REMEMBER_COOKIE_NAME": "remember_token",
+    "REMEMBER_COOKIE_HTTPONLY": True,
+    "REMEMBER_COOKIE_DURATION": timedelta(days=30),
+    "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
+}
+
+# Secrets that production must be given and development generates once into instance/.
+GENERATED_SECRETS = {
+    "SECRET_KEY": ("secret_key", lambda: secrets.token_hex(32)),
+    "SECRETS_ENCRYPTION_KEYS": ("secrets_encryption_keys", encryption.generate_key),
+}
+
+HOW_TO_MAKE = {
+    "SECRET_KEY": "python -c 'import secrets; print(secrets.token_hex(32))'",
+    "SECRETS_ENCRYPTION_KEYS": (
+        "python -c 'from cryptography.fernet import Fernet; print(Fernet.generate_key().decode())'"
+    ),
+}
+
+
+class ConfigError(SystemExit):
+    """The app refuses to start. A SystemExit, so servers and the CLI print the one-line
+    message and exit non-zero instead of showing a traceback."""
+
+
+def load_config(app: Flask, test_config: Mapping[str, Any] | None) -> None:
+    given = explicit_settings(app, test_config)
+    deployment = given.get("DEPLOYMENT", DEFAULTS["DEPLOYMENT"])
+    if deployment not in DEPLOYMENTS:
+        raise ConfigError(f"DEPLOYMENT must be one of {', '.join(DEPLOYMENTS)}, not {deployment!r}")
+
+    app.config.from_mapping(DEFAULTS)
+    app.config.from_mapping(deployment_defaults(deployment, app.instance_path))
+    app.config.from_mapping(given)
+    app.config["SQLALCHEMY_DATABASE_URI"] = normalise_database_url(
+        app.config["SQLALCHEMY_DATABASE_URI"]
+    )
+    for name in GENERATED_SECRETS:
+        if not app.config.get(name):
+            app.config[name] = missing_secret(name, deployment, app.instance_path)
+
+
+def explicit_settings(app: Flask, test_config: Mapping[str, Any] | None) -> Config:
+    """Everything set on purpose, by a file, the environment or a test."""
+    given = Config(app.instance_path)
+    given.from_pyfile("config.py", silent=True)
+    if os.environ.get("DATABASE_URL"):
+        given["SQLALCHEMY_DATABASE_URI"] = os.environ["DATABASE_URL"]
+    given.from_prefixed_env()
+    if test_config:
+        given.from_mapping(test_config)
+    return given
+
+
+def deployment_defaults(deployment: str, instance_path: str) -> dict[str, Any]:
+    production = deployment == "production"
+    database = os.path.join(instance_path, "webapp.sqlite3")
+    return {
+        "SQLALCHEMY_DATABASE_URI": f"sqlite:///{database}",
+        "SESSION_COOKIE_SECURE": production,
+        "REMEMBER_COOKIE_SECURE": production,
+        "PREFERRED_URL_SCHEME": "https" if production else "http",
+    }
+
+
+def normalise_database_url(url: str) -> str:
+    """Hosting platforms hand out `postgres://` URLs; this app speaks psycopg 3."""
+    for prefix in ("postgres://", "postgresql://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix) :]
+    return url
+
+
+def missing_secret(name: str, deployment: str, instance_path: str) -> str:
+    if deployment == "production":
+        raise ConfigError(
+            f"{name} is not set: production needs it. Make one with {HOW_TO_MAKE[name]} "
+            f"and set it as FLASK_{name}."
+        )
+    filename, make = GENERATED_SECRETS[name]
+    return read_or_create_secret(os.path.join(instance_path, filename), make)
+
+
+def read_or_create_secret(path: str, make: Callable[[], str]) -> str:
+    """Create the file once (mode 0600); every later start, and every worker, reads it.
+
+    The value is written to a private temporary file and linked into place, so a worker
+    starting at the same moment never reads a half-written secret.
+    """
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    if not os.path.exists(path):
+        descriptor, draft = tempfile.mkstemp(dir=os.path.dirname(path))  # mode 0600
+        try:
+            with os.fdopen(descriptor, "w", encoding="ascii") as file:
+                file.write(make() + "\n")
+            os.link(draft, path)
+        except FileExistsError:
+            pass  # another process won the race; use its value
+        finally:
+            os.unlink(draft)
+    with open(path, encoding="ascii") as file:
+        return file.read().strip()

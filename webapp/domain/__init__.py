@@ -1,0 +1,1 @@
+"""Domain rules as plain functions: they take what they need and know nothing of requests."""

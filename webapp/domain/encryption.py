@@ -1,0 +1,62 @@
+"""Encryption of secrets at rest with MultiFernet: the first key encrypts, every key decrypts."""
+
+import hashlib
+
+from cryptography.fernet import Fernet, InvalidToken, MultiFernet
+
+
+class EncryptionKeyError(ValueError):
+    """The configured encryption keys are missing or malformed."""
+
+
+class SecretUnreadable(Exception):
+    """A stored secret cannot be decrypted with any configured key."""
+
+
+def load_keys(keys: str) -> MultiFernet:
+    """Build a MultiFernet from a comma-separated list of Fernet keys, first one encrypting."""
+    parts = [part.strip() for part in keys.split(",") if part.strip()]
+    if not parts:
+        raise EncryptionKeyError("SECRETS_ENCRYPTION_KEYS holds no key")
+    fernets = []
+    for position, part in enumerate(parts, start=1):
+        try:
+            fernets.append(Fernet(part))
+        except ValueError:
+            raise EncryptionKeyError(
+                f"SECRETS_ENCRYPTION_KEYS key {position} is not a Fernet key "
+                "(32 url-safe base64-encoded bytes)"
+            ) from None
+    return MultiFernet(fernets)
+
+
+def generate_key() -> str:
+    return Fernet.generate_key().decode("ascii")
+
+
+def encrypt(fernet: MultiFernet, value: str) -> str:
+    return fernet.encrypt(value.encode("utf-8")).decode("ascii")
+
+
+def decrypt(fernet: MultiFernet, token: str) -> str:
+    try:
+        return fernet.decrypt(token.encode("ascii")).decode("utf-8")
+    except InvalidToken:
+        raise SecretUnreadable(
+            "the stored secret cannot be decrypted with any key in SECRETS_ENCRYPTION_KEYS"
+        ) from None
+
+
+def rotate(fernet: MultiFernet, token: str) -> str:
+    """Re-encrypt a stored value under the first key."""
+    try:
+        return fernet.rotate(token.encode("ascii")).decode("ascii")
+    except InvalidToken:
+        raise SecretUnreadable(
+            "the stored secret cannot be decrypted with any key in SECRETS_ENCRYPTION_KEYS"
+        ) from None
+
+
+def fingerprint(value: str) -> str:
+    """What admins see instead of a secret: 8 hex characters of its SHA-256."""
+    return hashlib.sha256(value.encode("utf-8")).hexdigest()[:8]

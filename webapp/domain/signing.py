@@ -1,0 +1,73 @@
+"""Signing tokens with a project's key and pinned algorithm, and what makes a key usable."""
+
+import warnings
+from typing import Any
+
+import jwt
+from cryptography.hazmat.primitives.asymmetric import ec, rsa
+from cryptography.hazmat.primitives.serialization import load_pem_private_key
+
+# HMAC algorithms and the hash output size their key should match (RFC 7518 §3.2).
+HMAC_KEY_BYTES = {"HS256": 32, "HS384": 48, "HS512": 64}
+ALGORITHMS = (*HMAC_KEY_BYTES, "RS256", "ES256")
+MIN_RSA_BITS = 2048
+
+
+class UnusableKey(ValueError):
+    """The key cannot sign with the project's algorithm."""
+
+
+def key_problems(key: str, algorithm: str) -> tuple[list[str], list[str]]:
+    """(errors, warnings) about a key for an algorithm. A short HMAC key is a warning:
+    the vendor chose it, so it is accepted but never silently."""
+    if algorithm in HMAC_KEY_BYTES:
+        if not key:
+            return ["Enter the signing key Soul Machines shared with you."], []
+        if "PRIVATE KEY-----" in key:
+            return [f"{algorithm} signs with a shared secret, not a PEM private key."], []
+        size, wanted = len(key.encode("utf-8")), HMAC_KEY_BYTES[algorithm]
+        if size < wanted:
+            return [], [
+                f"This key is {size} bytes; {algorithm} keys should be at least {wanted} bytes."
+            ]
+        return [], []
+    try:
+        load_private_key(key, algorithm)
+    except UnusableKey as error:
+        return [str(error)], []
+    return [], []
+
+
+def load_private_key(pem: str, algorithm: str) -> rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey:
+    try:
+        key = load_pem_private_key(pem.encode("utf-8"), password=None)
+    except (ValueError, TypeError):
+        raise UnusableKey(
+            f"{algorithm} needs an unencrypted PEM private key (-----BEGIN PRIVATE KEY-----)."
+        ) from None
+    if algorithm == "RS256":
+        if not isinstance(key, rsa.RSAPrivateKey):
+            raise UnusableKey("RS256 needs an RSA private key.")
+        if key.key_size < MIN_RSA_BITS:
+            raise UnusableKey(f"RS256 needs an RSA key of at least {MIN_RSA_BITS} bits.")
+        return key
+    if algorithm == "ES256":
+        if not isinstance(key, ec.EllipticCurvePrivateKey) or key.curve.name != "secp256r1":
+            raise UnusableKey("ES256 needs an elliptic-curve key on P-256 (prime256v1).")
+        return key
+    raise UnusableKey(f"Unknown algorithm {algorithm}.")
+
+
+def sign(claims: dict[str, Any], key: str, algorithm: str) -> str:
+    """A compact JWS. The algorithm comes from the project, never from a request."""
+    if algorithm in HMAC_KEY_BYTES:
+        if not key:
+            raise UnusableKey("The signing key is empty.")
+        if len(key.encode("utf-8")) < HMAC_KEY_BYTES[algorithm]:
+            # Short vendor keys are accepted and flagged to the admin (key_problems);
+            # PyJWT's own warning about them would only repeat that on every token.
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", jwt.InsecureKeyLengthWarning)
+                return jwt.encode(claims, key, algorithm=algorithm)
+        return jwt.encode(claims, key, algorithm=algorithm)
+    return jwt.encode(claims, load_private_key(key, algorithm), algorithm=algorithm)

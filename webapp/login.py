@@ -1,0 +1,32 @@
+"""How a session or remember-me cookie becomes a user, and what happens when there is none."""
+
+from flask import Flask, jsonify, redirect, request
+from flask_login import login_url
+
+from webapp.errors import wants_json
+from webapp.extensions import db, login_manager
+from webapp.models import User
+
+
+@login_manager.user_loader
+def load_user(login_id: str) -> User | None:
+    """The login id is `public_id:session_version`; a stale version or a disabled
+    account ends the session on its next request."""
+    public_id, _, version = login_id.partition(":")
+    user = db.session.scalar(db.select(User).filter_by(public_id=public_id))
+    if user is None or not user.is_active or str(user.session_version) != version:
+        return None
+    return user
+
+
+@login_manager.unauthorized_handler
+def unauthorized():
+    """Scripts get a 401 in JSON; people are sent to sign in and brought back."""
+    if wants_json():
+        return jsonify(success=False, error="Sign in first."), 401
+    return redirect(login_url("auth.login", next_url=request.full_path.rstrip("?")))
+
+
+def init_app(app: Flask) -> None:
+    login_manager.init_app(app)
+    login_manager.session_protection = "basic"

@@ -1,0 +1,42 @@
+"""The audit trail: one append-only row per change an admin (or the command line) makes."""
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import JSON, BigInteger, ForeignKey, Index, Integer, String, event
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from webapp.extensions import db
+from webapp.models.types import UTCDateTime, utcnow
+from webapp.models.user import User
+
+
+class AuditEvent(db.Model):
+    __tablename__ = "audit_events"
+    __table_args__ = (Index("ix_audit_events_target", "target_type", "target_id"),)
+
+    # SQLite only auto-increments an INTEGER primary key.
+    id: Mapped[int] = mapped_column(
+        BigInteger().with_variant(Integer, "sqlite"), primary_key=True
+    )
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # None when the change came from the command line.
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), index=True)
+    target_type: Mapped[str] = mapped_column(String(20))  # "project" or "user"
+    # No foreign key: the trail outlives what it describes.
+    target_id: Mapped[int | None]
+    target_label: Mapped[str] = mapped_column(String(254))  # slug or email at the time
+    action: Mapped[str] = mapped_column(String(40))
+    # {"field": {"before": …, "after": …}}, secrets only as fingerprints.
+    changes: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+
+    actor: Mapped[User | None] = relationship(lazy="joined")
+
+    def __repr__(self) -> str:
+        return f"<AuditEvent {self.action} {self.target_type} {self.target_label}>"
+
+
+@event.listens_for(AuditEvent, "before_update")
+@event.listens_for(AuditEvent, "before_delete")
+def _refuse_rewriting_history(_mapper, _connection, target: AuditEvent) -> None:
+    raise PermissionError(f"audit events are append-only ({target!r})")

@@ -1,0 +1,66 @@
+"""A project: one Digital Person deployment configuration that tokens are issued for."""
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import JSON, CheckConstraint, Index, String, Text, text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from webapp.domain.claims import ENVIRONMENTS
+from webapp.domain.encryption import fingerprint
+from webapp.domain.signing import ALGORITHMS
+from webapp.extensions import db, secret_box
+from webapp.models.types import UTCDateTime, utcnow
+
+
+
+class Project(db.Model):
+    __tablename__ = "projects"
+    __table_args__ = (
+        CheckConstraint(f"environment IN {ENVIRONMENTS!r}", name="environment"),
+        CheckConstraint(f"algorithm IN {ALGORITHMS!r}", name="algorithm"),
+        CheckConstraint("token_lifetime > 0", name="token_lifetime"),
+        # At most one default project, guarded by the database as well as the admin form.
+        Index(
+            "uq_projects_is_default",
+            "is_default",
+            unique=True,
+            sqlite_where=text("is_default"),
+            postgresql_where=text("is_default"),
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    slug: Mapped[str] = mapped_column(String(64), unique=True)
+    name: Mapped[str] = mapped_column(String(120))
+    session_server: Mapped[str] = mapped_column(String(253))
+    orchestration_url: Mapped[str | None] = mapped_column(String(2048))
+    issuer: Mapped[str] = mapped_column(String(255))
+    signing_key_encrypted: Mapped[str] = mapped_column(Text)
+    signing_key_fingerprint: Mapped[str] = mapped_column(String(8))
+    algorithm: Mapped[str] = mapped_column(String(5), default="HS256")
+    token_lifetime: Mapped[int] = mapped_column(default=1800)
+    environment: Mapped[str] = mapped_column(String(11), default="production")
+    control_via_browser: Mapped[bool] = mapped_column(default=False)
+    control_cookie_header: Mapped[str | None] = mapped_column(String(4096))
+    allowed_origins: Mapped[list[str]] = mapped_column(JSON, default=list)
+    custom_claims: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    is_default: Mapped[bool] = mapped_column(default=False)
+    enabled: Mapped[bool] = mapped_column(default=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+    # Optimistic locking: an UPDATE that finds another version fails instead of overwriting.
+    version: Mapped[int] = mapped_column(default=1)
+
+    __mapper_args__ = {"version_id_col": version}
+
+    def set_signing_key(self, key: str) -> None:
+        self.signing_key_encrypted = secret_box.encrypt(key)
+        self.signing_key_fingerprint = fingerprint(key)
+
+    def signing_key(self) -> str:
+        """The key in clear; raises SecretUnreadable when no configured key decrypts it."""
+        return secret_box.decrypt(self.signing_key_encrypted)
+
+    def __repr__(self) -> str:
+        return f"<Project {self.slug}>"

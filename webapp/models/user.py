@@ -1,0 +1,59 @@
+"""End users and admins."""
+
+import uuid
+from datetime import datetime
+
+from flask_login import UserMixin
+from sqlalchemy import String
+from sqlalchemy.orm import Mapped, mapped_column, validates
+from werkzeug.security import check_password_hash, generate_password_hash
+
+from webapp.extensions import db
+from webapp.models.types import UTCDateTime, utcnow
+
+
+def normalise_email(email: str) -> str:
+    """Emails are unique case-insensitively: keep them trimmed and lower-cased."""
+    return email.strip().lower()
+
+
+class User(UserMixin, db.Model):
+    __tablename__ = "users"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    # The `user_id` claim: stable, public, and not the row number.
+    public_id: Mapped[str] = mapped_column(
+        String(36), unique=True, default=lambda: str(uuid.uuid4())
+    )
+    email: Mapped[str] = mapped_column(String(254), unique=True)
+    password_hash: Mapped[str] = mapped_column(String(255))
+    locale: Mapped[str] = mapped_column(String(35), default="en-US")
+    is_admin: Mapped[bool] = mapped_column(default=False)
+    is_active: Mapped[bool] = mapped_column(default=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Part of the login id: changing it ends every session and remember-me cookie.
+    session_version: Mapped[int] = mapped_column(default=1)
+
+    @validates("email")
+    def _normalise_email(self, _key: str, email: str) -> str:
+        return normalise_email(email)
+
+    def set_password(self, password: str) -> None:
+        """Store a new password hash; other sessions of this user end."""
+        self.password_hash = generate_password_hash(password, method="scrypt")
+        if self.session_version is not None:
+            self.session_version += 1
+
+    def check_password(self, password: str) -> bool:
+        return check_password_hash(self.password_hash, password)
+
+    def get_id(self) -> str:
+        return f"{self.public_id}:{self.session_version}"
+
+    @classmethod
+    def by_email(cls, email: str) -> "User | None":
+        return db.session.scalar(db.select(cls).filter_by(email=normalise_email(email)))
+
+    def __repr__(self) -> str:
+        return f"<User {self.email}>"
