@@ -211,3 +211,27 @@ def admin(make_user) -> User:
 def signed_in_admin(admin: User, login) -> User:
     login(admin)
     return admin
+
+
+@pytest.fixture(scope="session")
+def signing_keys() -> dict[str, tuple[str, object]]:
+    """Per algorithm: (the key an admin enters, the key that verifies its signatures)."""
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import ec, rsa
+
+    def pem(private) -> str:
+        return private.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        ).decode()
+
+    rsa_key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    ec_key = ec.generate_private_key(ec.SECP256R1())
+    return {
+        "HS256": ("h" * 32, "h" * 32),
+        "HS384": ("i" * 48, "i" * 48),
+        "HS512": ("j" * 64, "j" * 64),
+        "RS256": (pem(rsa_key), rsa_key.public_key()),
+        "ES256": (pem(ec_key), ec_key.public_key()),
+    }

@@ -1,0 +1,185 @@
+"""The claims builder: every token obeys SPEC.md, or there is no token and a clear reason."""
+
+from types import SimpleNamespace
+
+import jwt
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from webapp.domain.claims import (
+    RESERVED_CLAIMS,
+    InvalidProject,
+    build_claims,
+    project_problems,
+)
+from webapp.domain.signing import sign
+
+NOW = 1_800_000_000
+VENDOR_CLAIMS = {"sm-session-server", "sm-control", "sm-control-via-browser", "sm-control-cookie-header"}
+
+
+def project(**fields) -> SimpleNamespace:
+    values = {
+        "session_server": "dh.soulmachines.cloud",
+        "orchestration_url": None,
+        "issuer": "sm-abcdef123456789",
+        "algorithm": "HS256",
+        "token_lifetime": 1800,
+        "environment": "production",
+        "control_via_browser": False,
+        "control_cookie_header": None,
+        "custom_claims": {},
+    }
+    return SimpleNamespace(**{**values, **fields})
+
+
+def problems_of(**fields) -> dict[str, list[str]]:
+    return project_problems(project(**fields))
+
+
+def test_a_plain_production_project_is_fine():
+    assert problems_of() == {}
+
+
+@pytest.mark.parametrize(
+    ("fields", "field", "message"),
+    [
+        (
+            {"control_via_browser": True, "orchestration_url": "wss://orch.example.com"},
+            "control_via_browser",
+            "Control via browser is only allowed in development projects.",
+        ),
+        (
+            {"control_via_browser": True, "environment": "development"},
+            "control_via_browser",
+            "Control via browser needs an orchestration URL.",
+        ),
+        (
+            {"orchestration_url": "wss://localhost:8080"},
+            "orchestration_url",
+            "A localhost orchestration server is only reachable with Control via browser",
+        ),
+        (
+            {"orchestration_url": "ws://127.0.0.1:8080", "environment": "development"},
+            "orchestration_url",
+            "A localhost orchestration server is only reachable with Control via browser",
+        ),
+        ({"orchestration_url": "ws://orch.example.com"}, "orchestration_url", "Use wss://"),
+        ({"orchestration_url": "https://orch.example.com"}, "orchestration_url", "WebSocket URL"),
+        ({"custom_claims": {"sm-foo": 1}}, "custom_claims", "may not begin with “sm-”"),
+        ({"custom_claims": {"SM-Foo": 1}}, "custom_claims", "may not begin with “sm-”"),
+        ({"custom_claims": {"iss": "x"}}, "custom_claims", "set by the issuer itself"),
+        ({"custom_claims": {"user_id": "x"}}, "custom_claims", "set by the issuer itself"),
+        ({"custom_claims": {"Exp": 1}}, "custom_claims", "set by the issuer itself"),
+        ({"session_server": ""}, "session_server", "Digital Person server's host"),
+        ({"session_server": "wss://dh.soulmachines.cloud"}, "session_server", "host"),
+        ({"issuer": " "}, "issuer", "key name Soul Machines assigned"),
+        ({"algorithm": "none"}, "algorithm", "Choose one of"),
+        ({"environment": "staging"}, "environment", "development or production"),
+        ({"token_lifetime": 59}, "token_lifetime", "between 60 and 86,400 seconds"),
+        ({"token_lifetime": 86_401}, "token_lifetime", "between 60 and 86,400 seconds"),
+        ({"control_cookie_header": "a=b\r\nX-Evil: 1"}, "control_cookie_header", "control characters"),
+    ],
+)
+def test_each_rule_names_its_field(fields, field, message):
+    problems = problems_of(**fields)
+    assert field in problems
+    assert any(message in text for text in problems[field])
+
+
+def test_localhost_orchestration_with_control_via_browser_in_development_is_fine():
+    assert (
+        problems_of(
+            environment="development",
+            control_via_browser=True,
+            orchestration_url="ws://localhost:8080",
+        )
+        == {}
+    )
+
+
+def test_builder_refuses_a_project_that_breaks_a_rule():
+    with pytest.raises(InvalidProject) as refusal:
+        build_claims(
+            project(custom_claims={"sm-x": 1}), "u", "en-US", now=NOW, nbf_leeway=30
+        )
+    assert "custom_claims" in refusal.value.problems
+
+
+# Generated projects are mostly sound, with the mistakes admins, imports and hand edits make
+# mixed in at a rate that leaves both outcomes, token and refusal, well exercised.
+def mostly(valid: list, invalid: list) -> st.SearchStrategy:
+    return st.sampled_from(valid * 6 + invalid)
+
+
+hosts = mostly(["dh.soulmachines.cloud", "eu.sm.example:8443"], ["", "wss://x.y", "a b"])
+orchestration = mostly(
+    [None, "wss://orch.example.com:8080", "ws://localhost:8080", "wss://127.0.0.1:9000"],
+    ["ws://orch.example.com", "https://orch.example.com", "not a url"],
+)
+claim_names = st.one_of(
+    mostly(["sessionId", "tier", "orchestrationHint"], ["sm-foo", "SM-control", "iss", "EXP", ""]),
+    st.text(min_size=1, max_size=12),
+)
+claim_values = st.one_of(st.integers(), st.text(max_size=10), st.booleans(), st.none())
+projects = st.builds(
+    project,
+    session_server=hosts,
+    orchestration_url=orchestration,
+    issuer=mostly(["sm-abcdef123456789"], ["", "issuer\n"]),
+    algorithm=mostly(["HS256", "HS512"], ["none", "hs256"]),
+    token_lifetime=st.one_of(st.integers(60, 86_400), st.integers(-10, 100_000)),
+    environment=mostly(["development", "production"], ["staging"]),
+    control_via_browser=st.booleans(),
+    control_cookie_header=st.one_of(st.none(), mostly(["AWSALB=abc; AWSALBCORS=abc"], ["a\r\nb"])),
+    custom_claims=st.dictionaries(claim_names, claim_values, max_size=3),
+)
+
+
+def assert_obeys_spec(claims: dict, settings: SimpleNamespace, user_id: str, locale: str):
+    assert claims["iss"] == settings.issuer and claims["iss"].strip()
+    assert claims["sm-session-server"]
+    via_browser = claims["sm-control-via-browser"]
+    assert isinstance(via_browser, bool)
+    if via_browser:
+        assert settings.environment == "development"
+        assert claims.get("sm-control")
+    control = claims.get("sm-control")
+    if control and control.split("://", 1)[-1].split(":")[0].split("/")[0] in (
+        "localhost",
+        "127.0.0.1",
+    ):
+        assert via_browser
+    for name in ("iat", "nbf", "exp"):
+        assert type(claims[name]) is int
+    assert claims["nbf"] <= claims["iat"] == NOW
+    assert 60 <= claims["exp"] - claims["iat"] <= 86_400
+    assert claims["user_id"] == user_id and claims["locale"] == locale
+    assert claims["jti"]
+    for name in set(claims) - VENDOR_CLAIMS:
+        assert not name.lower().startswith("sm-")
+    for name, value in settings.custom_claims.items():
+        assert name.lower() not in RESERVED_CLAIMS
+        assert claims[name] == value
+    if "sm-control-cookie-header" in claims:
+        assert "\r" not in claims["sm-control-cookie-header"]
+        assert "\n" not in claims["sm-control-cookie-header"]
+
+
+@settings(max_examples=300, deadline=None)
+@given(settings=projects, user_id=st.uuids().map(str), leeway=st.integers(0, 300))
+def test_a_token_obeys_every_rule_or_is_refused(settings, user_id, leeway):
+    try:
+        claims = build_claims(settings, user_id, "de-DE", now=NOW, nbf_leeway=leeway)
+    except InvalidProject as refusal:
+        assert refusal.problems and all(refusal.problems.values())
+        return
+    assert_obeys_spec(claims, settings, user_id, "de-DE")
+    token = sign(claims, "s" * 64, settings.algorithm)
+    decoded = jwt.decode(
+        token, "s" * 64, algorithms=[settings.algorithm], options={"verify_exp": False,
+                                                                    "verify_nbf": False,
+                                                                    "verify_iat": False}
+    )
+    assert decoded == claims

@@ -1,0 +1,83 @@
+from flask_wtf import FlaskForm
+from wtforms import BooleanField, EmailField, PasswordField, SelectField, SubmitField
+from wtforms.validators import DataRequired, Email, Length
+
+from webapp.domain.locales import InvalidLocale, locale_choices, normalise_locale
+
+MIN_PASSWORD = 12
+MAX_PASSWORD = 1024  # bounds the work one sign-in costs the server
+
+
+def locale_filter(value: str | None) -> str | None:
+    """Normalise a submitted tag ('en_us' → 'en-US'); an unknown one is a field error."""
+    if value is None:
+        return None
+    try:
+        return normalise_locale(value)
+    except InvalidLocale as error:
+        raise ValueError(str(error)) from None
+
+
+class LocaleField(SelectField):
+    """A picker of every locale Babel knows, by display name, that also takes typed tags."""
+
+    def __init__(self, label: str = "Locale", **kwargs):
+        super().__init__(
+            label, choices=locale_choices, validate_choice=False, filters=[locale_filter], **kwargs
+        )
+
+
+def email_field(label: str = "Email") -> EmailField:
+    return EmailField(
+        label,
+        validators=[DataRequired(), Email(check_deliverability=False), Length(max=254)],
+        render_kw={"autocomplete": "email"},
+    )
+
+
+def new_password_field(label: str = "Password") -> PasswordField:
+    return PasswordField(
+        label,
+        validators=[
+            DataRequired(),
+            Length(
+                min=MIN_PASSWORD,
+                max=MAX_PASSWORD,
+                message=f"Use at least {MIN_PASSWORD} characters.",
+            ),
+        ],
+        render_kw={"autocomplete": "new-password", "minlength": MIN_PASSWORD},
+    )
+
+
+class RegisterForm(FlaskForm):
+    email = email_field()
+    password = new_password_field()
+    locale = LocaleField()
+    submit = SubmitField("Create account")
+
+
+class LoginForm(FlaskForm):
+    email = email_field()
+    password = PasswordField(
+        "Password",
+        validators=[DataRequired(), Length(max=MAX_PASSWORD)],
+        render_kw={"autocomplete": "current-password"},
+    )
+    remember = BooleanField("Remember me")
+    submit = SubmitField("Sign in")
+
+
+class LocaleForm(FlaskForm):
+    locale = LocaleField()
+    submit = SubmitField("Save locale")
+
+
+class PasswordForm(FlaskForm):
+    current_password = PasswordField(
+        "Current password",
+        validators=[DataRequired(), Length(max=MAX_PASSWORD)],
+        render_kw={"autocomplete": "current-password"},
+    )
+    new_password = new_password_field("New password")
+    submit = SubmitField("Change password")

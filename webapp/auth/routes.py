@@ -1,0 +1,110 @@
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
+from flask_login import current_user, login_required, login_user, logout_user
+from sqlalchemy.exc import IntegrityError
+from werkzeug.security import check_password_hash, generate_password_hash
+
+from webapp.auth.forms import LocaleForm, LoginForm, PasswordForm, RegisterForm
+from webapp.auth.next_url import safe_next_url
+from webapp.domain.locales import best_locale
+from webapp.extensions import db
+from webapp.models import User
+from webapp.models.types import utcnow
+
+bp = Blueprint("auth", __name__)
+
+# Checked against when the email is unknown, so a wrong email costs as long as a wrong password.
+UNKNOWN_USER_HASH = generate_password_hash("no such user", method="scrypt")
+SIGN_IN_FAILED = "Wrong email or password."
+
+
+def after_sign_in():
+    return redirect(safe_next_url(request.args.get("next")) or url_for("main.index"))
+
+
+@bp.route("/register", methods=["GET", "POST"])
+def register():
+    if not current_app.config["REGISTRATION_OPEN"]:
+        abort(404)
+    form = RegisterForm()
+    if request.method == "GET":
+        form.locale.data = best_locale(request.accept_languages.values())
+    if form.validate_on_submit():
+        user = User(email=form.email.data, locale=form.locale.data)
+        user.set_password(form.password.data)
+        db.session.add(user)
+        try:
+            db.session.commit()
+        except IntegrityError:
+            # The email was already taken, so the unique constraint refused the row.
+            db.session.rollback()
+            form.email.errors.append("That email already has an account. Sign in instead.")
+        else:
+            login_user(user)
+            flash("Welcome! Your account is ready.")
+            return redirect(url_for("main.index"))
+    return render_template("auth/register.html", form=form)
+
+
+@bp.route("/login", methods=["GET", "POST"])
+def login():
+    if current_user.is_authenticated:
+        return after_sign_in()
+    form = LoginForm()
+    if form.validate_on_submit():
+        user = User.by_email(form.email.data)
+        if user is None:
+            check_password_hash(UNKNOWN_USER_HASH, form.password.data)
+            form.form_errors.append(SIGN_IN_FAILED)
+        elif not user.check_password(form.password.data):
+            form.form_errors.append(SIGN_IN_FAILED)
+        elif not user.is_active:
+            form.form_errors.append("This account is disabled. Ask an administrator.")
+        else:
+            user.last_login_at = utcnow()
+            db.session.commit()
+            login_user(user, remember=form.remember.data)
+            return after_sign_in()
+    return render_template("auth/login.html", form=form)
+
+
+@bp.post("/logout")
+def logout():
+    logout_user()
+    flash("You are signed out.")
+    return redirect(url_for("auth.login"))
+
+
+@bp.route("/account", methods=["GET", "POST"])
+@login_required
+def account():
+    locale_form = LocaleForm(prefix="locale", obj=current_user)
+    password_form = PasswordForm(prefix="password")
+    if locale_form.submit.data and locale_form.validate_on_submit():
+        current_user.locale = locale_form.locale.data
+        db.session.commit()
+        flash(f"Your locale is now {current_user.locale}.")
+        return redirect(url_for("auth.account"))
+    if password_form.submit.data and password_form.validate_on_submit():
+        if not current_user.check_password(password_form.current_password.data):
+            password_form.current_password.errors.append("That is not your current password.")
+        else:
+            user = current_user._get_current_object()
+            user.set_password(password_form.new_password.data)
+            db.session.commit()
+            # The new session version ends every other session; this one carries on.
+            remembered = current_app.config["REMEMBER_COOKIE_NAME"] in request.cookies
+            login_user(user, remember=remembered)
+            flash("Your password is changed. Your other sessions are signed out.")
+            return redirect(url_for("auth.account"))
+    return render_template(
+        "auth/account.html", locale_form=locale_form, password_form=password_form
+    )
