@@ -29,6 +29,7 @@ def project(**fields) -> SimpleNamespace:
         "environment": "production",
         "control_via_browser": False,
         "control_cookie_header": None,
+        "allowed_origins": [],
         "custom_claims": {},
     }
     return SimpleNamespace(**{**values, **fields})
@@ -40,6 +41,11 @@ def problems_of(**fields) -> dict[str, list[str]]:
 
 def test_a_plain_production_project_is_fine():
     assert problems_of() == {}
+
+
+def test_origins_with_ports_and_loopback_addresses_are_fine():
+    origins = ["https://www.example.com", "http://localhost:3000", "http://[::1]:8080"]
+    assert problems_of(allowed_origins=origins) == {}
 
 
 @pytest.mark.parametrize(
@@ -80,6 +86,9 @@ def test_a_plain_production_project_is_fine():
         ({"token_lifetime": 59}, "token_lifetime", "between 60 and 86,400 seconds"),
         ({"token_lifetime": 86_401}, "token_lifetime", "between 60 and 86,400 seconds"),
         ({"control_cookie_header": "a=b\r\nX-Evil: 1"}, "control_cookie_header", "control characters"),
+        ({"allowed_origins": ["https://*.example.com"]}, "allowed_origins", "no wildcard"),
+        ({"allowed_origins": ["https://example.com/app"]}, "allowed_origins", "no path"),
+        ({"allowed_origins": ["example.com"]}, "allowed_origins", "scheme://host[:port]"),
     ],
 )
 def test_each_rule_names_its_field(fields, field, message):

@@ -48,9 +48,9 @@ def register_extensions(app: Flask) -> None:
 
 
 def register_blueprints(app: Flask) -> None:
-    from webapp import api, auth, main, ops
+    from webapp import admin, api, auth, main, ops, setup
 
-    for blueprint in (main.bp, auth.bp, api.bp, ops.bp):
+    for blueprint in (main.bp, auth.bp, api.bp, admin.bp, setup.bp, ops.bp):
         app.register_blueprint(blueprint)
 
 
@@ -61,4 +61,6 @@ def register_errorhandlers(app: Flask) -> None:
 
 
 def register_commands(app: Flask) -> None:
-    pass
+    from webapp import cli
+
+    cli.init_app(app)

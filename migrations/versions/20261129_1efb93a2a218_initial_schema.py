@@ -59,6 +59,7 @@ def upgrade():
         sqlite_where=sa.text("is_default"),
         postgresql_where=sa.text("is_default"),
     )
+    op.create_index("ix_projects_name", "projects", ["name"])
 
     op.create_table(
         "users",
@@ -94,8 +95,8 @@ def upgrade():
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_audit_events")),
     )
-    op.create_index("ix_audit_events_actor_id", "audit_events", ["actor_id"])
-    op.create_index("ix_audit_events_target", "audit_events", ["target_type", "target_id"])
+    op.create_index("ix_audit_events_actor", "audit_events", ["actor_id", "id"])
+    op.create_index("ix_audit_events_target", "audit_events", ["target_type", "target_id", "id"])
 
 
 def downgrade():

@@ -3,9 +3,7 @@ from wtforms import BooleanField, EmailField, PasswordField, SelectField, Submit
 from wtforms.validators import DataRequired, Email, Length
 
 from webapp.domain.locales import InvalidLocale, locale_choices, normalise_locale
-
-MIN_PASSWORD = 12
-MAX_PASSWORD = 1024  # bounds the work one sign-in costs the server
+from webapp.domain.users import MAX_PASSWORD, MIN_PASSWORD
 
 
 def locale_filter(value: str | None) -> str | None:

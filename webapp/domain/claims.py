@@ -6,7 +6,7 @@ beside fields, and `build_claims` calls it to refuse a project that breaks one.
 
 import re
 import uuid
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any, Protocol
 from urllib.parse import urlsplit
 
@@ -22,6 +22,8 @@ HOST_NAME = re.compile(
     r"(?=.{1,253}$)(?!-)[a-z0-9-]{1,63}(?<!-)(\.(?!-)[a-z0-9-]{1,63}(?<!-))*(:\d{1,5})?"
 )
 CONTROL_CHARACTERS = re.compile(r"[\x00-\x1f\x7f]")
+# What a browser sends as Origin: scheme, lower-case host, optional port; no path, no wildcard.
+ORIGIN = re.compile(r"https?://(\[[0-9a-f:.]+\]|[a-z0-9]([a-z0-9.-]*[a-z0-9])?)(:\d{1,5})?")
 
 
 class TokenSettings(Protocol):
@@ -35,6 +37,7 @@ class TokenSettings(Protocol):
     environment: str
     control_via_browser: bool
     control_cookie_header: str | None
+    allowed_origins: Sequence[str]
     custom_claims: Mapping[str, Any]
 
 
@@ -106,6 +109,13 @@ def project_problems(settings: TokenSettings) -> dict[str, list[str]]:
     cookie = settings.control_cookie_header
     if cookie is not None and (CONTROL_CHARACTERS.search(cookie) or len(cookie) > 4096):
         add("control_cookie_header", "Enter one line of cookies with no control characters.")
+    for origin in settings.allowed_origins:
+        if not isinstance(origin, str) or not ORIGIN.fullmatch(origin):
+            add(
+                "allowed_origins",
+                f"“{origin}” is not an origin: write scheme://host[:port], "
+                "with no path and no wildcard.",
+            )
     if not isinstance(settings.custom_claims, Mapping):
         add("custom_claims", "Custom claims must be pairs of a name and a value.")
     else:

@@ -35,7 +35,7 @@ def issue_token(
             now=int(time.time()) if now is None else now,
             nbf_leeway=nbf_leeway,
         )
-        token = sign(claims, project.signing_key(), project.algorithm)
+        token = sign(claims, project.decrypt_signing_key(), project.algorithm)
     except (InvalidProject, SecretUnreadable, UnusableKey) as error:
         raise ProjectCannotSign(f"project {project.slug!r} cannot sign: {error}") from error
     return IssuedToken(token=token, claims=claims)

@@ -13,7 +13,11 @@ from webapp.models.user import User
 
 class AuditEvent(db.Model):
     __tablename__ = "audit_events"
-    __table_args__ = (Index("ix_audit_events_target", "target_type", "target_id"),)
+    # Newest first, filtered or not, stays an index scan with a million events.
+    __table_args__ = (
+        Index("ix_audit_events_target", "target_type", "target_id", "id"),
+        Index("ix_audit_events_actor", "actor_id", "id"),
+    )
 
     # SQLite only auto-increments an INTEGER primary key.
     id: Mapped[int] = mapped_column(
@@ -21,7 +25,7 @@ class AuditEvent(db.Model):
     )
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     # None when the change came from the command line.
-    actor_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), index=True)
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     target_type: Mapped[str] = mapped_column(String(20))  # "project" or "user"
     # No foreign key: the trail outlives what it describes.
     target_id: Mapped[int | None]

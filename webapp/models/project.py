@@ -28,6 +28,7 @@ class Project(db.Model):
             sqlite_where=text("is_default"),
             postgresql_where=text("is_default"),
         ),
+        Index("ix_projects_name", "name"),  # the admin list is sorted by name
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -58,7 +59,7 @@ class Project(db.Model):
         self.signing_key_encrypted = secret_box.encrypt(key)
         self.signing_key_fingerprint = fingerprint(key)
 
-    def signing_key(self) -> str:
+    def decrypt_signing_key(self) -> str:
         """The key in clear; raises SecretUnreadable when no configured key decrypts it."""
         return secret_box.decrypt(self.signing_key_encrypted)
 

@@ -1,0 +1,41 @@
+from flask import render_template, request
+
+from webapp.admin.blueprint import PER_PAGE, bp
+from webapp.extensions import db
+from webapp.models import AuditEvent, Project, User
+
+
+@bp.get("/audit")
+def audit():
+    """Newest first, filtered by project and by admin, one page per `before` cursor:
+    keyset pagination stays an index scan however long the trail grows."""
+    select = db.select(AuditEvent).order_by(AuditEvent.id.desc()).limit(PER_PAGE + 1)
+    project_slug = request.args.get("project", "").strip()
+    if project_slug:
+        project_id = db.session.scalar(db.select(Project.id).filter_by(slug=project_slug))
+        # A deleted project is found by the slug its events recorded.
+        select = select.where(
+            AuditEvent.target_type == "project",
+            AuditEvent.target_id == project_id
+            if project_id is not None
+            else AuditEvent.target_label == project_slug,
+        )
+    admin_id = request.args.get("admin", type=int)
+    if admin_id:
+        select = select.where(AuditEvent.actor_id == admin_id)
+    before = request.args.get("before", type=int)
+    if before:
+        select = select.where(AuditEvent.id < before)
+    events = db.session.scalars(select).all()
+    older = events[PER_PAGE - 1].id if len(events) > PER_PAGE else None
+    admins = db.session.execute(
+        db.select(User.id, User.email).filter_by(is_admin=True).order_by(User.email)
+    ).all()
+    return render_template(
+        "admin/audit.html",
+        events=events[:PER_PAGE],
+        older=older,
+        project_slug=project_slug,
+        admin_id=admin_id,
+        admins=admins,
+    )

@@ -1,0 +1,140 @@
+import time
+
+from flask import current_app, flash, redirect, render_template, request, url_for
+from flask_login import current_user
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm.exc import StaleDataError
+
+from webapp.admin.blueprint import PER_PAGE, bp
+from webapp.admin.forms import ProjectForm
+from webapp.domain.claims import InvalidProject, build_claims
+from webapp.domain.encryption import SecretUnreadable
+from webapp.domain.projects import StaleProject, delete_project, save_project
+from webapp.domain.signing import key_problems
+from webapp.domain.tokens import ProjectCannotSign, issue_token
+from webapp.extensions import db
+from webapp.models import Project
+
+CHANGED_ELSEWHERE = (
+    "This project was changed by someone else since you opened it. Your input is kept "
+    "below; open the project again to see their changes before you save."
+)
+
+
+def project_or_404(slug: str) -> Project:
+    return db.first_or_404(db.select(Project).filter_by(slug=slug))
+
+
+def search_filter(query: str):
+    pattern = f"%{query.lower()}%"
+    return db.or_(db.func.lower(Project.name).like(pattern), Project.slug.like(pattern))
+
+
+@bp.get("/projects")
+def projects():
+    query = request.args.get("q", "").strip()
+    select = db.select(Project).order_by(Project.name, Project.id)
+    if query:
+        select = select.where(search_filter(query))
+    page = db.paginate(select, per_page=PER_PAGE, max_per_page=PER_PAGE)
+    return render_template("admin/projects.html", page=page, query=query)
+
+
+def key_warnings(project: Project) -> list[str]:
+    try:
+        return key_problems(project.decrypt_signing_key(), project.algorithm)[1]
+    except SecretUnreadable as error:
+        return [f"The signing key {error}."]
+
+
+def saved(form: ProjectForm, project: Project):
+    flash(f"Saved “{project.name}”.")
+    for warning in form.key_warnings:
+        flash(warning, "warning")
+    return redirect(url_for("admin.edit_project", slug=project.slug))
+
+
+@bp.route("/projects/new", methods=["GET", "POST"])
+def new_project():
+    form = ProjectForm()
+    if form.validate_on_submit():
+        project = Project()
+        try:
+            save_project(project, form.values(), new_key=form.signing_key.data, actor=current_user)
+            db.session.commit()
+        except IntegrityError:
+            # Another admin took the slug between our check and our insert.
+            db.session.rollback()
+            form.slug.errors.append("Another project already has this slug.")
+        else:
+            return saved(form, project)
+    return render_template("admin/project_form.html", form=form, project=None)
+
+
+@bp.route("/projects/<slug>", methods=["GET", "POST"])
+def edit_project(slug: str):
+    project = project_or_404(slug)
+    form = ProjectForm(project=project)
+    if form.validate_on_submit():
+        try:
+            save_project(
+                project,
+                form.values(),
+                new_key=form.signing_key.data or None,
+                actor=current_user,
+                expected_version=int(form.version.data or 0),
+            )
+            db.session.commit()
+        except (StaleProject, StaleDataError):
+            db.session.rollback()
+            form.form_errors.append(CHANGED_ELSEWHERE)
+        except IntegrityError:
+            db.session.rollback()
+            form.slug.errors.append("Another project already has this slug.")
+        else:
+            return saved(form, project)
+    return render_template(
+        "admin/project_form.html", form=form, project=project, warnings=key_warnings(project)
+    )
+
+
+@bp.route("/projects/<slug>/delete", methods=["GET", "POST"])
+def delete_project_view(slug: str):
+    """GET asks for confirmation; the POST (with its CSRF token) deletes."""
+    project = project_or_404(slug)
+    if request.method == "POST":
+        delete_project(project, current_user)
+        db.session.commit()
+        flash(f"Deleted “{project.name}”. The audit trail keeps its record.")
+        return redirect(url_for("admin.projects"))
+    return render_template("admin/project_delete.html", project=project)
+
+
+@bp.route("/projects/<slug>/preview", methods=["GET", "POST"])
+def preview_project(slug: str):
+    """The exact header and claims a token would carry for the admin's own user."""
+    project = project_or_404(slug)
+    leeway = current_app.config["TOKEN_NBF_LEEWAY"]
+    header = {"alg": project.algorithm, "typ": "JWT"}
+    claims, problems, issued, refusal = None, {}, None, None
+    try:
+        claims = build_claims(
+            project, current_user.public_id, current_user.locale, now=int(time.time()), nbf_leeway=leeway
+        )
+    except InvalidProject as error:
+        problems = error.problems
+    if request.method == "POST":
+        try:
+            issued = issue_token(project, current_user, nbf_leeway=leeway)
+        except ProjectCannotSign as error:
+            refusal = str(error)
+    return render_template(
+        "admin/project_preview.html",
+        project=project,
+        header=header,
+        claims=issued.claims if issued else claims,
+        problems=problems,
+        issued=issued,
+        refusal=refusal,
+        warnings=key_warnings(project),
+    )

@@ -1,0 +1,42 @@
+from flask import abort, flash, redirect, render_template, request, url_for
+from flask_login import current_user
+
+from webapp.admin.blueprint import PER_PAGE, bp
+from webapp.domain.users import LastAdmin, set_flag
+from webapp.extensions import db
+from webapp.models import User
+
+# What the buttons on the users page may change: (flag, value) by action name.
+ACTIONS = {
+    "grant-admin": ("is_admin", True),
+    "remove-admin": ("is_admin", False),
+    "enable": ("is_active", True),
+    "disable": ("is_active", False),
+}
+
+
+@bp.get("/users")
+def users():
+    query = request.args.get("q", "").strip().lower()
+    select = db.select(User).order_by(User.email)
+    if query:
+        select = select.where(User.email.like(f"%{query}%"))
+    page = db.paginate(select, per_page=PER_PAGE, max_per_page=PER_PAGE)
+    return render_template("admin/users.html", page=page, query=query)
+
+
+@bp.post("/users/<public_id>/<action>")
+def change_user(public_id: str, action: str):
+    if action not in ACTIONS:
+        abort(404)
+    user = db.first_or_404(db.select(User).filter_by(public_id=public_id))
+    flag, value = ACTIONS[action]
+    try:
+        set_flag(user, flag, value, current_user)
+    except LastAdmin as refusal:
+        db.session.rollback()
+        flash(f"{user.email} was not changed: {refusal}", "error")
+    else:
+        db.session.commit()
+        flash(f"{user.email}: {action.replace('-', ' ')} done.")
+    return redirect(url_for("admin.users", q=request.args.get("q") or None))

@@ -1,0 +1,17 @@
+import click
+from flask import current_app
+from flask.cli import with_appcontext
+
+from webapp.domain.users import active_admin_count
+from webapp.setup.codes import new_code
+
+
+@click.command("setup-link")
+@with_appcontext
+@click.option("--base-url", default="http://127.0.0.1:5000", show_default=True)
+def setup_link(base_url: str) -> None:
+    """Print a one-time link to create the first admin (nothing once an admin exists)."""
+    if active_admin_count():
+        return
+    code = new_code(current_app.instance_path)
+    click.echo(f"No admin yet. Create the first one at {base_url.rstrip('/')}/setup?code={code}")

@@ -1,0 +1,86 @@
+import sys
+
+import click
+from email_validator import EmailNotValidError, validate_email
+from flask.cli import AppGroup
+
+from webapp.domain.locales import DEFAULT_LOCALE, InvalidLocale, normalise_locale
+from webapp.domain.users import MAX_PASSWORD, MIN_PASSWORD, LastAdmin, create_user, set_flag
+from webapp.extensions import db
+from webapp.models import User
+
+group = AppGroup("users", help="Manage accounts.")
+
+
+def existing_user(email: str) -> User:
+    user = User.by_email(email)
+    if user is None:
+        raise click.ClickException(f"No user has the email {email}.")
+    return user
+
+
+def read_password(from_stdin: bool) -> str:
+    if from_stdin:
+        return sys.stdin.readline().rstrip("\r\n")
+    return click.prompt("Password", hide_input=True, confirmation_prompt=True)
+
+
+@group.command("create")
+@click.argument("email")
+@click.option("--admin", is_flag=True, help="Give the user admin rights.")
+@click.option("--locale", default=DEFAULT_LOCALE, show_default=True, help="A BCP 47 tag.")
+@click.option("--password-stdin", is_flag=True, help="Read the password from standard input.")
+def create(email: str, admin: bool, locale: str, password_stdin: bool) -> None:
+    """Make a user; prompts for the password unless --password-stdin."""
+    try:
+        email = validate_email(email, check_deliverability=False).normalized
+        locale = normalise_locale(locale)
+    except (EmailNotValidError, InvalidLocale) as error:
+        raise click.BadParameter(str(error)) from None
+    if User.by_email(email):
+        raise click.ClickException(f"{email} already has an account.")
+    password = read_password(password_stdin)
+    if not MIN_PASSWORD <= len(password) <= MAX_PASSWORD:
+        raise click.ClickException(f"The password needs at least {MIN_PASSWORD} characters.")
+    create_user(email, password, locale, is_admin=admin, actor=None)
+    db.session.commit()
+    click.echo(f"Created {'admin' if admin else 'user'} {email.lower()}.")
+
+
+@group.command("list")
+def list_users() -> None:
+    """Every account, with its rights and state."""
+    for user in db.session.scalars(db.select(User).order_by(User.email)):
+        flags = [name for name, on in (("admin", user.is_admin), ("disabled", not user.is_active)) if on]
+        click.echo(f"{user.email}\t{user.locale}\t{user.public_id}\t{','.join(flags)}")
+
+
+def change(email: str, flag: str, value: bool, done: str) -> None:
+    user = existing_user(email)
+    try:
+        set_flag(user, flag, value, actor=None)
+    except LastAdmin as refusal:
+        raise click.ClickException(str(refusal)) from None
+    db.session.commit()
+    click.echo(f"{user.email}: {done}.")
+
+
+@group.command("set-admin")
+@click.argument("email")
+def set_admin(email: str) -> None:
+    """Give a user admin rights."""
+    change(email, "is_admin", True, "admin rights granted")
+
+
+@group.command("disable")
+@click.argument("email")
+def disable(email: str) -> None:
+    """Sign a user out everywhere and refuse them tokens."""
+    change(email, "is_active", False, "disabled")
+
+
+@group.command("enable")
+@click.argument("email")
+def enable(email: str) -> None:
+    """Let a disabled user sign in again."""
+    change(email, "is_active", True, "enabled")

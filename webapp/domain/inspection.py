@@ -1,0 +1,159 @@
+"""Reading any Soul Machines token, ours or another issuer's: what it says and what it breaks."""
+
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from types import SimpleNamespace
+from typing import Any
+
+import jwt
+
+from webapp.domain.claims import RESERVED_CLAIMS, project_problems
+from webapp.domain.encryption import SecretUnreadable
+from webapp.domain.signing import ALGORITHMS, UnusableKey, verify
+from webapp.models import Project
+
+VENDOR_CLAIMS = {
+    "sm-session-server",
+    "sm-control",
+    "sm-control-via-browser",
+    "sm-control-cookie-header",
+}
+# Where each project setting shows up in a token.
+SETTING_CLAIMS = {
+    "session_server": "sm-session-server",
+    "orchestration_url": "sm-control",
+    "issuer": "iss",
+    "algorithm": "alg",
+    "token_lifetime": "exp",
+    "control_via_browser": "sm-control-via-browser",
+    "control_cookie_header": "sm-control-cookie-header",
+    "custom_claims": "custom claims",
+}
+MANDATORY = ("iss", "sm-session-server", "iat", "exp")
+
+
+@dataclass
+class Inspection:
+    header: dict[str, Any] | None = None
+    claims: dict[str, Any] | None = None
+    unreadable: str | None = None
+    signature_valid: bool | None = None  # None when no project was chosen
+    signature: str | None = None
+    times: list[str] = field(default_factory=list)
+    problems: list[str] = field(default_factory=list)
+
+
+def inspect_token(token: str, *, project: Project | None, now: int) -> Inspection:
+    try:
+        header = jwt.get_unverified_header(token)
+        claims = jwt.decode(token, options={"verify_signature": False})
+    except jwt.InvalidTokenError as error:
+        return Inspection(unreadable=f"This is not a readable JWT: {error}.")
+    inspection = Inspection(
+        header=header,
+        claims=claims,
+        times=explain_times(claims, now),
+        problems=token_problems(header, claims, project.environment if project else "production"),
+    )
+    if project is not None:
+        inspection.signature_valid, inspection.signature = check_signature(token, project)
+    return inspection
+
+
+def check_signature(token: str, project: Project) -> tuple[bool, str]:
+    """(valid, what to tell the admin) for the project's key and pinned algorithm."""
+    name = f"“{project.slug}”"
+    try:
+        verify(token, project.decrypt_signing_key(), project.algorithm)
+    except jwt.InvalidAlgorithmError:
+        return False, f"Not signed by {name}: the token is not {project.algorithm}, its algorithm."
+    except jwt.InvalidSignatureError:
+        return False, f"Not signed by {name}: the signature does not match its key."
+    except jwt.InvalidTokenError as error:
+        return False, f"Cannot be checked: {error}."
+    except (SecretUnreadable, UnusableKey) as error:
+        return False, f"Cannot be checked against {name}: {error}"
+    return True, f"Valid: signed with {name}'s key ({project.algorithm})."
+
+
+def token_problems(header: dict[str, Any], claims: dict[str, Any], environment: str) -> list[str]:
+    """Every SPEC.md rule the token breaks, judged by the same rules a project must obey."""
+    problems = []
+    algorithm = header.get("alg")
+    if not algorithm or str(algorithm).lower() == "none":
+        problems.append("alg: the token is unsigned (alg none); no session server may accept it.")
+    problems += [f"{name} is missing; it is mandatory." for name in MANDATORY if name not in claims]
+    for name in ("iat", "nbf", "exp"):
+        if name in claims and type(claims[name]) is not int:
+            problems.append(f"{name} must be a whole number of seconds.")
+    times = [claims.get(name) for name in ("iat", "nbf", "exp")]
+    if all(type(value) is int for value in times):
+        iat, nbf, exp = times
+        if nbf > iat:
+            problems.append("nbf is later than iat: the token was not yet valid when issued.")
+        if exp <= iat:
+            problems.append("exp is not after iat: the token was never valid.")
+    via_browser = claims.get("sm-control-via-browser", False)
+    if not isinstance(via_browser, bool):
+        problems.append("sm-control-via-browser must be true or false.")
+    settings = settings_from_claims(header, claims, environment, via_browser is True)
+    for setting, messages in project_problems(settings).items():
+        claim = SETTING_CLAIMS.get(setting)
+        if claim is None or (claim in MANDATORY and claim not in claims) or claim == "alg":
+            continue
+        if setting == "token_lifetime" and not isinstance(settings.token_lifetime, int):
+            continue
+        problems += [f"{claim}: {message}" for message in messages]
+    return problems
+
+
+def settings_from_claims(
+    header: dict[str, Any], claims: dict[str, Any], environment: str, via_browser: bool
+) -> SimpleNamespace:
+    """The project settings that would have produced these claims."""
+    iat, exp = claims.get("iat"), claims.get("exp")
+    custom = {
+        name: value
+        for name, value in claims.items()
+        if name not in VENDOR_CLAIMS and name.lower() not in RESERVED_CLAIMS
+    }
+    return SimpleNamespace(
+        session_server=str(claims.get("sm-session-server", "")),
+        orchestration_url=claims.get("sm-control"),
+        issuer=str(claims.get("iss", "")),
+        algorithm=header.get("alg") if header.get("alg") in ALGORITHMS else ALGORITHMS[0],
+        token_lifetime=exp - iat if type(iat) is int and type(exp) is int else None,
+        environment=environment,
+        control_via_browser=via_browser,
+        control_cookie_header=claims.get("sm-control-cookie-header"),
+        allowed_origins=[],
+        custom_claims=custom,
+    )
+
+
+def explain_times(claims: dict[str, Any], now: int) -> list[str]:
+    lines = []
+    for name, words in (("iat", "Issued"), ("nbf", "Valid from"), ("exp", "Expires")):
+        value = claims.get(name)
+        if type(value) is int:
+            when = datetime.fromtimestamp(value, UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
+            lines.append(f"{words} {when} ({relative(value - now)}).")
+    exp, nbf = claims.get("exp"), claims.get("nbf")
+    if type(exp) is int and exp <= now:
+        lines.append("The token has expired: a session server would refuse it now.")
+    elif type(nbf) is int and nbf > now:
+        lines.append("The token is not valid yet: a session server would refuse it now.")
+    return lines
+
+
+UNITS = (("day", 86_400), ("hour", 3_600), ("minute", 60), ("second", 1))
+
+
+def relative(seconds: int) -> str:
+    """'in 5 minutes', '2 hours ago': the largest whole unit, rounded down."""
+    if seconds == 0:
+        return "now"
+    unit, length = next((unit, length) for unit, length in UNITS if abs(seconds) >= length)
+    amount = abs(seconds) // length
+    text = f"{amount} {unit}{'' if amount == 1 else 's'}"
+    return f"in {text}" if seconds > 0 else f"{text} ago"

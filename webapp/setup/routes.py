@@ -1,0 +1,37 @@
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
+from flask_login import login_user
+from wtforms import HiddenField, SubmitField
+
+from webapp.auth.forms import RegisterForm
+from webapp.domain.locales import best_locale
+from webapp.domain.users import active_admin_count, create_user
+from webapp.extensions import db
+from webapp.setup.codes import code_matches, forget_code
+
+bp = Blueprint("setup", __name__)
+
+
+class SetupForm(RegisterForm):
+    code = HiddenField()
+    submit = SubmitField("Create admin account")
+
+
+@bp.route("/setup", methods=["GET", "POST"])
+def setup():
+    """Gone (404) once an admin exists, and for anyone without the console's code."""
+    code = request.values.get("code")
+    if active_admin_count() or not code_matches(current_app.instance_path, code):
+        abort(404)
+    form = SetupForm(code=code)
+    if request.method == "GET":
+        form.locale.data = best_locale(request.accept_languages.values())
+    if form.validate_on_submit():
+        user = create_user(
+            form.email.data, form.password.data, form.locale.data, is_admin=True, actor="self"
+        )
+        db.session.commit()
+        forget_code(current_app.instance_path)
+        login_user(user)
+        flash("Your admin account is ready. Add your first project.")
+        return redirect(url_for("admin.dashboard"))
+    return render_template("setup/setup.html", form=form)
