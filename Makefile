@@ -8,16 +8,19 @@ FLASK := $(BIN)/flask --app webapp
 
 .PHONY: run test lint install clean
 
+# `make run` serves for development: generated secrets, plain-HTTP cookies, the debugger off.
+run: export FLASK_DEPLOYMENT ?= development
 run: $(VENV)/.installed
-	FLASK_DEPLOYMENT=$${FLASK_DEPLOYMENT:-development} $(FLASK) db upgrade
-	FLASK_DEPLOYMENT=$${FLASK_DEPLOYMENT:-development} $(FLASK) run --host $(HOST) --port $(PORT)
+	$(FLASK) db upgrade
+	$(FLASK) setup-link --base-url http://$(HOST):$(PORT)
+	$(FLASK) run --host $(HOST) --port $(PORT)
 
 test: $(VENV)/.installed-test
 	$(BIN)/pytest $(PYTEST_ARGS)
 
 lint: $(VENV)/.installed-test
-	$(BIN)/pip install -q ruff
 	$(BIN)/ruff check webapp tests migrations
+	$(BIN)/ruff format --check webapp tests migrations
 
 install: $(VENV)/.installed
 

@@ -40,12 +40,17 @@ def test_filter_by_project_and_admin(app, client, make_project, make_user, signe
     add_events(app, make_project("shop"), 2, actor_id=signed_in_admin.id)
     add_events(app, make_project("kiosk"), 3, actor_id=other_admin.id)
     by_project = client.get("/admin/audit?project=kiosk").get_data(as_text=True)
-    assert by_project.count("<strong>kiosk</strong>") == 3 and "<strong>shop</strong>" not in by_project
+    assert (
+        by_project.count("<strong>kiosk</strong>") == 3
+        and "<strong>shop</strong>" not in by_project
+    )
     by_admin = client.get(f"/admin/audit?admin={signed_in_admin.id}").get_data(as_text=True)
     assert by_admin.count("<strong>shop</strong>") == 2 and "<strong>kiosk</strong>" not in by_admin
 
 
-def test_a_deleted_project_is_still_found_by_slug(app, client, forms, make_project, signed_in_admin):
+def test_a_deleted_project_is_still_found_by_slug(
+    app, client, forms, make_project, signed_in_admin
+):
     make_project("gone")
     forms.post("/admin/projects/gone/delete")
     page = client.get("/admin/audit?project=gone").get_data(as_text=True)

@@ -79,16 +79,30 @@ def admin_signed_in(signed_in_admin):
 def test_new_project_form_has_the_pinned_labels_and_defaults(client):
     page = client.get("/admin/projects/new").get_data(as_text=True)
     for label in (
-        "Name", "Slug", "Session server", "Orchestration URL", "Issuer", "Signing key",
-        "Algorithm", "Token lifetime (seconds)", "Environment", "Control via browser",
-        "Control cookie header", "Allowed origins", "Custom claims", "Default project", "Enabled",
+        "Name",
+        "Slug",
+        "Session server",
+        "Orchestration URL",
+        "Issuer",
+        "Signing key",
+        "Algorithm",
+        "Token lifetime (seconds)",
+        "Environment",
+        "Control via browser",
+        "Control cookie header",
+        "Allowed origins",
+        "Custom claims",
+        "Default project",
+        "Enabled",
     ):
         assert f">{label}</label>" in page, label
     assert 'value="1800"' in page
 
 
 def test_create_stores_an_encrypted_key_and_audits_its_fingerprint(app, forms):
-    response = create(forms, custom_claims="tier = 2\nname = Ana", allowed_origins="https://Shop.Example.com/")
+    response = create(
+        forms, custom_claims="tier = 2\nname = Ana", allowed_origins="https://Shop.Example.com/"
+    )
     assert response.status_code == 302
     assert response.headers["Location"] == "/admin/projects/shop"
     project = stored(app)
@@ -203,11 +217,21 @@ def test_public_key_algorithms_check_the_pem(app, forms, signing_keys):
     from cryptography.hazmat.primitives import serialization
     from cryptography.hazmat.primitives.asymmetric import rsa
 
-    small = rsa.generate_private_key(public_exponent=65537, key_size=1024).private_bytes(
-        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
-    ).decode()
-    assert "at least 2048 bits" in create(forms, algorithm="RS256", signing_key=small).get_data(as_text=True)
-    assert "P-256" in create(forms, algorithm="ES256", signing_key=signing_keys["RS256"][0]).get_data(as_text=True)
+    small = (
+        rsa.generate_private_key(public_exponent=65537, key_size=1024)
+        .private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+        .decode()
+    )
+    assert "at least 2048 bits" in create(forms, algorithm="RS256", signing_key=small).get_data(
+        as_text=True
+    )
+    assert "P-256" in create(
+        forms, algorithm="ES256", signing_key=signing_keys["RS256"][0]
+    ).get_data(as_text=True)
     assert create(forms, algorithm="RS256", signing_key=signing_keys["RS256"][0]).status_code == 302
 
 
@@ -238,7 +262,9 @@ def test_only_one_default_project(app, forms, make_project):
 def test_second_save_of_a_stale_form_is_refused(app, forms):
     create(forms)
     opened = stored(app)  # both admins opened version 1
-    assert forms.post("/admin/projects/shop", edit_data(opened, issuer="sm-first")).status_code == 302
+    assert (
+        forms.post("/admin/projects/shop", edit_data(opened, issuer="sm-first")).status_code == 302
+    )
     response = forms.post("/admin/projects/shop", edit_data(opened, issuer="sm-second"))
     assert response.status_code == 200
     page = response.get_data(as_text=True)
@@ -264,8 +290,12 @@ def test_list_searches_sorts_and_pages(app, client, make_project):
     with app.app_context():
         for number in range(60):
             project = Project(
-                slug=f"p{number:02}", name=f"Project {number:02}", session_server="h.example",
-                issuer="sm-x", allowed_origins=[], custom_claims={},
+                slug=f"p{number:02}",
+                name=f"Project {number:02}",
+                session_server="h.example",
+                issuer="sm-x",
+                allowed_origins=[],
+                custom_claims={},
             )
             project.set_signing_key(HS256_KEY)
             db.session.add(project)

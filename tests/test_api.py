@@ -185,7 +185,9 @@ def test_allowed_origin_gets_cors_headers(client, make_project, signed_in_user):
 
 def test_other_origin_gets_no_cors_headers(client, make_project, signed_in_user):
     make_project(allowed_origins=["https://www.example.com"])
-    response = client.post("/auth/authorize?project=demo", headers={"Origin": "https://evil.example"})
+    response = client.post(
+        "/auth/authorize?project=demo", headers={"Origin": "https://evil.example"}
+    )
     assert "Access-Control-Allow-Origin" not in response.headers
     assert "Access-Control-Allow-Credentials" not in response.headers
     assert "Origin" in response.headers["Vary"]
@@ -220,6 +222,8 @@ def test_preflight_from_other_origin_is_not_allowed(client, make_project):
 
 def test_cross_origin_401_is_readable_by_an_allowed_origin(client, make_project):
     make_project(allowed_origins=["https://www.example.com"])
-    response = client.get("/auth/authorize?project=demo", headers={"Origin": "https://www.example.com"})
+    response = client.get(
+        "/auth/authorize?project=demo", headers={"Origin": "https://www.example.com"}
+    )
     assert response.status_code == 401
     assert response.headers["Access-Control-Allow-Origin"] == "https://www.example.com"

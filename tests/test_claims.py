@@ -16,7 +16,12 @@ from webapp.domain.claims import (
 from webapp.domain.signing import sign
 
 NOW = 1_800_000_000
-VENDOR_CLAIMS = {"sm-session-server", "sm-control", "sm-control-via-browser", "sm-control-cookie-header"}
+VENDOR_CLAIMS = {
+    "sm-session-server",
+    "sm-control",
+    "sm-control-via-browser",
+    "sm-control-cookie-header",
+}
 
 
 def project(**fields) -> SimpleNamespace:
@@ -85,7 +90,11 @@ def test_origins_with_ports_and_loopback_addresses_are_fine():
         ({"environment": "staging"}, "environment", "development or production"),
         ({"token_lifetime": 59}, "token_lifetime", "between 60 and 86,400 seconds"),
         ({"token_lifetime": 86_401}, "token_lifetime", "between 60 and 86,400 seconds"),
-        ({"control_cookie_header": "a=b\r\nX-Evil: 1"}, "control_cookie_header", "control characters"),
+        (
+            {"control_cookie_header": "a=b\r\nX-Evil: 1"},
+            "control_cookie_header",
+            "control characters",
+        ),
         ({"allowed_origins": ["https://*.example.com"]}, "allowed_origins", "no wildcard"),
         ({"allowed_origins": ["https://example.com/app"]}, "allowed_origins", "no path"),
         ({"allowed_origins": ["example.com"]}, "allowed_origins", "scheme://host[:port]"),
@@ -110,9 +119,7 @@ def test_localhost_orchestration_with_control_via_browser_in_development_is_fine
 
 def test_builder_refuses_a_project_that_breaks_a_rule():
     with pytest.raises(InvalidProject) as refusal:
-        build_claims(
-            project(custom_claims={"sm-x": 1}), "u", "en-US", now=NOW, nbf_leeway=30
-        )
+        build_claims(project(custom_claims={"sm-x": 1}), "u", "en-US", now=NOW, nbf_leeway=30)
     assert "custom_claims" in refusal.value.problems
 
 
@@ -187,8 +194,9 @@ def test_a_token_obeys_every_rule_or_is_refused(settings, user_id, leeway):
     assert_obeys_spec(claims, settings, user_id, "de-DE")
     token = sign(claims, "s" * 64, settings.algorithm)
     decoded = jwt.decode(
-        token, "s" * 64, algorithms=[settings.algorithm], options={"verify_exp": False,
-                                                                    "verify_nbf": False,
-                                                                    "verify_iat": False}
+        token,
+        "s" * 64,
+        algorithms=[settings.algorithm],
+        options={"verify_exp": False, "verify_nbf": False, "verify_iat": False},
     )
     assert decoded == claims

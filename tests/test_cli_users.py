@@ -13,7 +13,15 @@ def user(app, email: str) -> User | None:
 
 def test_create_admin_from_stdin(app, runner):
     result = runner.invoke(
-        args=["users", "create", "Ops@Example.com", "--admin", "--locale", "de_de", "--password-stdin"],
+        args=[
+            "users",
+            "create",
+            "Ops@Example.com",
+            "--admin",
+            "--locale",
+            "de_de",
+            "--password-stdin",
+        ],
         input=PASSWORD + "\n",
     )
     assert result.exit_code == 0, result.output
@@ -26,7 +34,9 @@ def test_create_admin_from_stdin(app, runner):
 
 
 def test_create_prompts_for_the_password(app, runner):
-    result = runner.invoke(args=["users", "create", "ada@example.com"], input=f"{PASSWORD}\n{PASSWORD}\n")
+    result = runner.invoke(
+        args=["users", "create", "ada@example.com"], input=f"{PASSWORD}\n{PASSWORD}\n"
+    )
     assert result.exit_code == 0, result.output
     assert not user(app, "ada@example.com").is_admin
 

@@ -66,12 +66,13 @@ def test_project_keeps_its_signing_key_encrypted(app, make_project):
         stored = db.session.get(Project, project.id)
         assert "shared secret" not in stored.signing_key_encrypted
         assert stored.decrypt_signing_key() == "the vendor's shared secret"
-        assert stored.signing_key_fingerprint == encryption.fingerprint("the vendor's shared secret")
+        assert stored.signing_key_fingerprint == encryption.fingerprint(
+            "the vendor's shared secret"
+        )
 
 
 def test_project_key_unreadable_under_other_keys(make_app, make_project):
     project = make_project()
     stranger = make_app(SECRETS_ENCRYPTION_KEYS=OTHER)
-    with stranger.app_context():
-        with pytest.raises(SecretUnreadable):
-            db.session.get(Project, project.id).decrypt_signing_key()
+    with stranger.app_context(), pytest.raises(SecretUnreadable):
+        db.session.get(Project, project.id).decrypt_signing_key()

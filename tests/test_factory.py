@@ -83,7 +83,9 @@ def test_development_generates_secrets_once(tmp_path):
 
 
 def test_development_keeps_a_given_secret(tmp_path):
-    app = create_app({"DEPLOYMENT": "development", "SECRET_KEY": "given"}, instance_path=str(tmp_path))
+    app = create_app(
+        {"DEPLOYMENT": "development", "SECRET_KEY": "given"}, instance_path=str(tmp_path)
+    )
     assert app.config["SECRET_KEY"] == "given"
     assert not (tmp_path / "secret_key").exists()
 

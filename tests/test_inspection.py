@@ -41,8 +41,10 @@ def test_a_clean_vendor_token_breaks_nothing():
         ({"sm-session-server": None}, "sm-session-server is missing; it is mandatory."),
         ({"iss": None}, "iss is missing; it is mandatory."),
         ({"sm-foo": 1}, "may not begin with “sm-”"),
-        ({"sm-control-via-browser": True, "sm-control": "wss://o.example.com"},
-         "Control via browser is only allowed in development projects."),
+        (
+            {"sm-control-via-browser": True, "sm-control": "wss://o.example.com"},
+            "Control via browser is only allowed in development projects.",
+        ),
         ({"sm-control-via-browser": True}, "Control via browser needs an orchestration URL."),
         ({"sm-control": "ws://localhost:8080"}, "A localhost orchestration server"),
         ({"sm-control-via-browser": "yes"}, "sm-control-via-browser must be true or false."),
@@ -58,8 +60,11 @@ def test_each_broken_rule_is_named(claims, problem):
 
 
 def test_an_unsigned_token_is_flagged():
-    token = jwt.encode({"iss": "x", "sm-session-server": "h.example", "iat": NOW, "exp": NOW + 60},
-                       None, algorithm="none")
+    token = jwt.encode(
+        {"iss": "x", "sm-session-server": "h.example", "iat": NOW, "exp": NOW + 60},
+        None,
+        algorithm="none",
+    )
     problems = inspect_token(token, project=None, now=NOW).problems
     assert problems[0].startswith("alg: the token is unsigned")
 
@@ -68,7 +73,9 @@ def test_times_in_plain_words():
     inspection = inspect_token(vendor_token(), project=None, now=NOW + 1860)
     assert "Expires 2027-01-15 08:30:00 UTC (1 minute ago)." in inspection.times
     assert "The token has expired: a session server would refuse it now." in inspection.times
-    assert relative(7200) == "in 2 hours" and relative(-1) == "1 second ago" and relative(0) == "now"
+    assert (
+        relative(7200) == "in 2 hours" and relative(-1) == "1 second ago" and relative(0) == "now"
+    )
 
 
 def test_garbage_is_not_a_traceback():
@@ -85,8 +92,11 @@ def test_signature_against_a_project(app, make_project, signing_keys):
         wrong_key = inspect_token(vendor_token(key="z" * 32), project=hs, now=NOW)
         assert wrong_key.signature_valid is False
         assert "does not match its key" in wrong_key.signature
-        es_token = vendor_token(key=signing_keys["ES256"][0], algorithm="ES256",
-                                **{"sm-control-via-browser": True, "sm-control": "ws://localhost:1"})
+        es_token = vendor_token(
+            key=signing_keys["ES256"][0],
+            algorithm="ES256",
+            **{"sm-control-via-browser": True, "sm-control": "ws://localhost:1"},
+        )
         judged = inspect_token(es_token, project=es, now=NOW)
         assert judged.signature_valid is True and judged.problems == []
         assert "is not HS256" in inspect_token(es_token, project=hs, now=NOW).signature

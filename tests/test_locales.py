@@ -5,14 +5,22 @@ from webapp.domain.locales import InvalidLocale, best_locale, locale_choices, no
 
 @pytest.mark.parametrize(
     ("tag", "expected"),
-    [("en_us", "en-US"), ("EN-us", "en-US"), ("de-DE", "de-DE"), ("pt_br", "pt-BR"),
-     ("zh_hant_tw", "zh-Hant-TW"), (" fr ", "fr")],
+    [
+        ("en_us", "en-US"),
+        ("EN-us", "en-US"),
+        ("de-DE", "de-DE"),
+        ("pt_br", "pt-BR"),
+        ("zh_hant_tw", "zh-Hant-TW"),
+        (" fr ", "fr"),
+    ],
 )
 def test_normalised_to_bcp47(tag, expected):
     assert normalise_locale(tag) == expected
 
 
-@pytest.mark.parametrize("tag", ["xx-YY", "../etc", "a" * 200, "", "en US", "en-US;q=1", "<script>"])
+@pytest.mark.parametrize(
+    "tag", ["xx-YY", "../etc", "a" * 200, "", "en US", "en-US;q=1", "<script>"]
+)
 def test_unknown_or_malformed_tags_are_refused(tag):
     with pytest.raises(InvalidLocale):
         normalise_locale(tag)

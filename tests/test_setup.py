@@ -8,7 +8,9 @@ from webapp.models import User
 
 
 def setup_link(app) -> str:
-    result = app.test_cli_runner().invoke(args=["setup-link", "--base-url", "http://127.0.0.1:5000"])
+    result = app.test_cli_runner().invoke(
+        args=["setup-link", "--base-url", "http://127.0.0.1:5000"]
+    )
     assert result.exit_code == 0
     match = re.search(r"http://127\.0\.0\.1:5000(/setup\?code=\S+)", result.output)
     assert match, result.output

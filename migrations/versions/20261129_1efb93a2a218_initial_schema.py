@@ -5,6 +5,7 @@ Revises:
 Create Date: 2026-11-29 12:10:29
 
 """
+
 import sqlalchemy as sa
 from alembic import op
 
@@ -80,9 +81,7 @@ def upgrade():
 
     op.create_table(
         "audit_events",
-        sa.Column(
-            "id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False
-        ),
+        sa.Column("id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
         sa.Column("created_at", Timestamp, nullable=False),
         sa.Column("actor_id", sa.Integer(), nullable=True),
         sa.Column("target_type", sa.String(length=20), nullable=False),

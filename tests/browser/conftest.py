@@ -13,10 +13,10 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
+from conftest import app_settings
 from flask import Flask
 from werkzeug.serving import make_server
 
-from conftest import app_settings
 from webapp import create_app
 from webapp.extensions import db
 

@@ -4,7 +4,6 @@ import json
 
 import jwt
 import pytest
-
 from conftest import HS256_KEY, PASSWORD
 
 from .conftest import HOW_TO_ENABLE

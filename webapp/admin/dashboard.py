@@ -11,9 +11,7 @@ def count(model, **filters) -> int:
 
 @bp.get("/")
 def dashboard():
-    recent = db.session.scalars(
-        db.select(AuditEvent).order_by(AuditEvent.id.desc()).limit(8)
-    ).all()
+    recent = db.session.scalars(db.select(AuditEvent).order_by(AuditEvent.id.desc()).limit(8)).all()
     default = db.session.scalar(db.select(Project).filter_by(is_default=True))
     return render_template(
         "admin/dashboard.html",

@@ -113,8 +113,9 @@ class ClaimsField(TextInputField):
         if text.strip().startswith("{"):
             try:
                 claims = json.loads(text)
-            except ValueError as error:
-                raise ValueError(f"This is not valid JSON: {error.msg} (line {error.lineno}).")
+            except json.JSONDecodeError as error:
+                message = f"This is not valid JSON: {error.msg} (line {error.lineno})."
+                raise ValueError(message) from None
             if not isinstance(claims, dict):
                 raise ValueError("Write a JSON object, or one name = value per line.")
             return claims
@@ -146,7 +147,10 @@ class ProjectForm(FlaskForm):
         [
             DataRequired(),
             Length(max=64),
-            Regexp(SLUG, message="Use lower-case letters, digits and single hyphens, e.g. shop-assistant."),
+            Regexp(
+                SLUG,
+                message="Use lower-case letters, digits and single hyphens, e.g. shop-assistant.",
+            ),
         ],
         description="Part of the token URL: /auth/authorize?project=<slug>.",
     )
@@ -154,7 +158,7 @@ class ProjectForm(FlaskForm):
         "Session server",
         [DataRequired()],
         filters=[session_server_host],
-        description="The Digital Person server from the Soul Machines console, as a host or a wss:// URL.",
+        description="The Digital Person server from the Soul Machines console: a host or a URL.",
     )
     orchestration_url = StringField(
         "Orchestration URL",
@@ -185,7 +189,7 @@ class ProjectForm(FlaskForm):
     )
     allowed_origins = OriginsField(
         "Allowed origins",
-        description="Sites that may fetch tokens from a browser: one scheme://host[:port] per line.",
+        description="Sites that may fetch tokens in a browser: one scheme://host[:port] a line.",
     )
     custom_claims = ClaimsField(
         "Custom claims", description="One name = value per line, or a JSON object."
@@ -211,7 +215,9 @@ class ProjectForm(FlaskForm):
 
     def validate_slug(self, field: StringField) -> None:
         if field.data == "new":
-            raise ValidationError("“new” is taken by the page that creates projects; choose another.")
+            raise ValidationError(
+                "“new” is taken by the page that creates projects; choose another."
+            )
         taken = db.session.scalar(db.select(Project.id).filter_by(slug=field.data))
         if taken is not None and (self.project is None or taken != self.project.id):
             raise ValidationError("Another project already has this slug.")
@@ -244,6 +250,8 @@ class ProjectForm(FlaskForm):
 
 
 class InspectForm(FlaskForm):
-    token = TextAreaField("Token", [DataRequired(message="Paste a token.")], filters=[strip_or_none])
+    token = TextAreaField(
+        "Token", [DataRequired(message="Paste a token.")], filters=[strip_or_none]
+    )
     project = SelectField("Check the signature against", choices=[], validate_choice=False)
     submit = SubmitField("Inspect")

@@ -119,7 +119,11 @@ def preview_project(slug: str):
     claims, problems, issued, refusal = None, {}, None, None
     try:
         claims = build_claims(
-            project, current_user.public_id, current_user.locale, now=int(time.time()), nbf_leeway=leeway
+            project,
+            current_user.public_id,
+            current_user.locale,
+            now=int(time.time()),
+            nbf_leeway=leeway,
         )
     except InvalidProject as error:
         problems = error.problems

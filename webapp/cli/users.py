@@ -51,7 +51,9 @@ def create(email: str, admin: bool, locale: str, password_stdin: bool) -> None:
 def list_users() -> None:
     """Every account, with its rights and state."""
     for user in db.session.scalars(db.select(User).order_by(User.email)):
-        flags = [name for name, on in (("admin", user.is_admin), ("disabled", not user.is_active)) if on]
+        flags = [
+            name for name, on in (("admin", user.is_admin), ("disabled", not user.is_active)) if on
+        ]
         click.echo(f"{user.email}\t{user.locale}\t{user.public_id}\t{','.join(flags)}")
 
 

@@ -46,7 +46,9 @@ class InvalidProject(ValueError):
 
     def __init__(self, problems: dict[str, list[str]]):
         self.problems = problems
-        super().__init__("; ".join(f"{field}: {' '.join(msgs)}" for field, msgs in problems.items()))
+        super().__init__(
+            "; ".join(f"{field}: {' '.join(msgs)}" for field, msgs in problems.items())
+        )
 
 
 def is_local_url(url: str) -> bool:
@@ -58,7 +60,9 @@ def claim_name_problem(name: object) -> str | None:
     if not isinstance(name, str) or not name.strip():
         return "A custom claim needs a name."
     if name.lower().startswith(VENDOR_PREFIX):
-        return f"“{name}”: custom claim names may not begin with “sm-”; Soul Machines reserves them."
+        return (
+            f"“{name}”: custom claim names may not begin with “sm-”; Soul Machines reserves them."
+        )
     if name.lower() in RESERVED_CLAIMS:
         return f"“{name}” is set by the issuer itself and cannot be a custom claim."
     return None
@@ -103,7 +107,10 @@ def project_problems(settings: TokenSettings) -> dict[str, list[str]]:
             add("orchestration_url", message)
     if settings.control_via_browser:
         if settings.environment != "development":
-            add("control_via_browser", "Control via browser is only allowed in development projects.")
+            add(
+                "control_via_browser",
+                "Control via browser is only allowed in development projects.",
+            )
         if not settings.orchestration_url:
             add("control_via_browser", "Control via browser needs an orchestration URL.")
     cookie = settings.control_cookie_header

@@ -64,4 +64,7 @@ def locale_choices() -> list[tuple[str, str]]:
         if details:
             name = f"{name} ({', '.join(details)})"
         choices.append((name, identifier.replace("_", "-")))
-    return [(tag, f"{name} · {tag}") for name, tag in sorted(choices, key=lambda choice: choice[0].casefold())]
+    return [
+        (tag, f"{name} · {tag}")
+        for name, tag in sorted(choices, key=lambda choice: choice[0].casefold())
+    ]

@@ -6,7 +6,6 @@ from webapp.domain import audit
 from webapp.extensions import db
 from webapp.models import User
 
-
 MIN_PASSWORD = 12
 MAX_PASSWORD = 1024  # bounds the work one sign-in costs the server
 

@@ -20,9 +20,7 @@ class AuditEvent(db.Model):
     )
 
     # SQLite only auto-increments an INTEGER primary key.
-    id: Mapped[int] = mapped_column(
-        BigInteger().with_variant(Integer, "sqlite"), primary_key=True
-    )
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     # None when the change came from the command line.
     actor_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))

@@ -13,7 +13,6 @@ from webapp.extensions import db, secret_box
 from webapp.models.types import UTCDateTime, utcnow
 
 
-
 class Project(db.Model):
     __tablename__ = "projects"
     __table_args__ = (

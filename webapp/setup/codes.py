@@ -1,5 +1,6 @@
 """The one-time setup code. Only its hash is kept, in the instance folder, until it is used."""
 
+import contextlib
 import hashlib
 import hmac
 import os
@@ -36,7 +37,5 @@ def code_matches(instance_path: str, code: str | None) -> bool:
 
 
 def forget_code(instance_path: str) -> None:
-    try:
+    with contextlib.suppress(FileNotFoundError):
         os.remove(_path(instance_path))
-    except FileNotFoundError:
-        pass
