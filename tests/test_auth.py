@@ -211,3 +211,11 @@ def test_disabled_user_is_signed_out_on_the_next_request(app, client, signed_in_
         db.session.get(User, signed_in_user.id).is_active = False
         db.session.commit()
     assert client.get("/account").status_code == 302
+
+
+def test_sign_up_without_a_locale_asks_for_one(app, forms):
+    data = {"email": "new.person@example.com", "password": PASSWORD}
+    response = forms.post("/register", data)
+    assert response.status_code == 200
+    assert "Choose a locale." in response.get_data(as_text=True)
+    assert user_named(app, "new.person@example.com") is None

@@ -34,3 +34,17 @@ def test_unknown_page_is_an_html_404_without_traceback(client):
     assert response.status_code == 404
     assert "Traceback" not in response.get_data(as_text=True)
     assert response.mimetype == "text/html"
+
+
+def test_an_unexpected_error_is_a_plain_500_page(make_app):
+    app = make_app(TESTING=False)  # as in production: errors are handled, not raised
+
+    @app.get("/boom")
+    def boom():
+        raise RuntimeError("a secret detail")
+
+    response = app.test_client().get("/boom")
+    assert response.status_code == 500
+    page = response.get_data(as_text=True)
+    assert "Internal Server Error" in page
+    assert "a secret detail" not in page and "Traceback" not in page

@@ -21,7 +21,12 @@ class LocaleField(SelectField):
 
     def __init__(self, label: str = "Locale", **kwargs):
         super().__init__(
-            label, choices=locale_choices, validate_choice=False, filters=[locale_filter], **kwargs
+            label,
+            [DataRequired(message="Choose a locale.")],
+            choices=locale_choices,
+            validate_choice=False,
+            filters=[locale_filter],
+            **kwargs,
         )
 
 
