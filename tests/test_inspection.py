@@ -107,7 +107,7 @@ def test_inspector_page_shows_the_verdict(client, forms, make_project, signed_in
     now = int(time.time())
     token = vendor_token(iat=now, nbf=now, exp=now + 630, **{"sm-foo": 1})
     page = forms.post("/admin/inspect", {"token": token, "project": "shop"}).get_data(as_text=True)
-    assert "Signature: Valid" in page
+    assert "Signature: valid" in page
     assert "may not begin with" in page
     assert "Expires" in page and "in 10 minutes" in page  # 630 s, give or take one
     assert "Shop (shop)" in page  # the project picker

@@ -20,12 +20,19 @@ def create_app(
         template_folder="../templates",
     )
     load_config(app, test_config)
+    keep_json_order(app)
     register_proxy_fix(app)
     register_extensions(app)
     register_blueprints(app)
     register_errorhandlers(app)
     register_commands(app)
     return app
+
+
+def keep_json_order(app: Flask) -> None:
+    """Claims are answered and shown in the order tokens carry them, not sorted."""
+    app.json.sort_keys = False  # type: ignore[attr-defined]
+    app.jinja_env.policies["json.dumps_kwargs"] = {"sort_keys": False}
 
 
 def register_proxy_fix(app: Flask) -> None:

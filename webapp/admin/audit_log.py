@@ -1,6 +1,7 @@
 from flask import render_template, request
 
 from webapp.admin.blueprint import PER_PAGE, bp
+from webapp.admin.forms import ProjectForm
 from webapp.extensions import db
 from webapp.models import AuditEvent, Project, User
 
@@ -33,9 +34,23 @@ def audit():
     ).all()
     return render_template(
         "admin/audit.html",
+        labels=field_labels(),
         events=events[:PER_PAGE],
         older=older,
         project_slug=project_slug,
         admin_id=admin_id,
         admins=admins,
     )
+
+
+def field_labels() -> dict[str, str]:
+    """The recorded field names as the admin forms label them."""
+    form = ProjectForm(formdata=None, meta={"csrf": False})
+    labels = {field.name: field.label.text for field in form}
+    labels.update(
+        signing_key_fingerprint="Signing key (fingerprint)",
+        email="Email",
+        is_admin="Admin",
+        is_active="Active",
+    )
+    return labels

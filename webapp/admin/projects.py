@@ -9,6 +9,7 @@ from webapp.admin.blueprint import PER_PAGE, bp
 from webapp.admin.forms import ProjectForm
 from webapp.domain.claims import InvalidProject, build_claims
 from webapp.domain.encryption import SecretUnreadable
+from webapp.domain.inspection import moment
 from webapp.domain.projects import StaleProject, delete_project, save_project
 from webapp.domain.signing import key_problems
 from webapp.domain.tokens import ProjectCannotSign, issue_token
@@ -134,6 +135,7 @@ def preview_project(slug: str):
             refusal = str(error)
     return render_template(
         "admin/project_preview.html",
+        expires=moment(issued.expires_at, int(time.time())) if issued else None,
         project=project,
         header=header,
         claims=issued.claims if issued else claims,

@@ -6,12 +6,12 @@ from webapp.domain.users import LastAdmin, set_flag
 from webapp.extensions import db
 from webapp.models import User
 
-# What the buttons on the users page may change: (flag, value) by action name.
+# What the buttons on the users page may change: (flag, value, what to say) by action name.
 ACTIONS = {
-    "grant-admin": ("is_admin", True),
-    "remove-admin": ("is_admin", False),
-    "enable": ("is_active", True),
-    "disable": ("is_active", False),
+    "grant-admin": ("is_admin", True, "{} is now an admin."),
+    "remove-admin": ("is_admin", False, "{} is no longer an admin."),
+    "enable": ("is_active", True, "{} is enabled and can sign in again."),
+    "disable": ("is_active", False, "{} is disabled and signed out everywhere."),
 }
 
 
@@ -30,13 +30,13 @@ def change_user(public_id: str, action: str):
     if action not in ACTIONS:
         abort(404)
     user = db.first_or_404(db.select(User).filter_by(public_id=public_id))
-    flag, value = ACTIONS[action]
+    flag, value, done = ACTIONS[action]
     try:
         set_flag(user, flag, value, current_user)
     except LastAdmin as refusal:
         db.session.rollback()
-        flash(f"{user.email} was not changed: {refusal}", "error")
+        flash(f"{user.email} was not changed. {refusal}", "error")
     else:
         db.session.commit()
-        flash(f"{user.email}: {action.replace('-', ' ')} done.")
+        flash(done.format(user.email))
     return redirect(url_for("admin.users", q=request.args.get("q") or None))

@@ -27,7 +27,7 @@ SETTING_CLAIMS = {
     "token_lifetime": "exp",
     "control_via_browser": "sm-control-via-browser",
     "control_cookie_header": "sm-control-cookie-header",
-    "custom_claims": "custom claims",
+    "custom_claims": "",
 }
 MANDATORY = ("iss", "sm-session-server", "iat", "exp")
 
@@ -66,14 +66,14 @@ def check_signature(token: str, project: Project) -> tuple[bool, str]:
     try:
         verify(token, project.decrypt_signing_key(), project.algorithm)
     except jwt.InvalidAlgorithmError:
-        return False, f"Not signed by {name}: the token is not {project.algorithm}, its algorithm."
+        return False, f"not signed by {name}: the token is not {project.algorithm}, its algorithm."
     except jwt.InvalidSignatureError:
-        return False, f"Not signed by {name}: the signature does not match its key."
+        return False, f"not signed by {name}: the signature does not match its key."
     except jwt.InvalidTokenError as error:
-        return False, f"Cannot be checked: {error}."
+        return False, f"cannot be checked: {error}."
     except (SecretUnreadable, UnusableKey) as error:
-        return False, f"Cannot be checked against {name}: {error}"
-    return True, f"Valid: signed with {name}'s key ({project.algorithm})."
+        return False, f"cannot be checked against {name}: {error}"
+    return True, f"valid, signed with the key of {name} ({project.algorithm})."
 
 
 def token_problems(header: dict[str, Any], claims: dict[str, Any], environment: str) -> list[str]:
@@ -103,7 +103,9 @@ def token_problems(header: dict[str, Any], claims: dict[str, Any], environment: 
             continue
         if setting == "token_lifetime" and not isinstance(settings.token_lifetime, int):
             continue
-        problems += [f"{claim}: {message}" for message in messages]
+        # Custom-claim messages name their claim already.
+        prefix = "" if setting == "custom_claims" else f"{claim}: "
+        problems += [prefix + message for message in messages]
     return problems
 
 
@@ -136,14 +138,19 @@ def explain_times(claims: dict[str, Any], now: int) -> list[str]:
     for name, words in (("iat", "Issued"), ("nbf", "Valid from"), ("exp", "Expires")):
         value = claims.get(name)
         if type(value) is int:
-            when = datetime.fromtimestamp(value, UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
-            lines.append(f"{words} {when} ({relative(value - now)}).")
+            lines.append(f"{words} {moment(value, now)}.")
     exp, nbf = claims.get("exp"), claims.get("nbf")
     if type(exp) is int and exp <= now:
         lines.append("The token has expired: a session server would refuse it now.")
     elif type(nbf) is int and nbf > now:
         lines.append("The token is not valid yet: a session server would refuse it now.")
     return lines
+
+
+def moment(timestamp: int, now: int) -> str:
+    """'2026-11-29 12:00:00 UTC (in 5 minutes)'."""
+    when = datetime.fromtimestamp(timestamp, UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
+    return f"{when} ({relative(timestamp - now)})"
 
 
 UNITS = (("day", 86_400), ("hour", 3_600), ("minute", 60), ("second", 1))
