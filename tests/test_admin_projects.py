@@ -171,6 +171,12 @@ def test_new_key_replaces_the_old_one(app, forms):
         ({"signing_key": ""}, "Enter the signing key."),
         ({"algorithm": "RS256"}, "unencrypted PEM private key"),
         ({"name": ""}, "This field is required."),
+        ({"orchestration_url": "wss://["}, "Enter a WebSocket URL"),
+        ({"orchestration_url": "wss://orch.example.com:99999999"}, "Enter a WebSocket URL"),
+        ({"orchestration_url": "wss://o.example.com/" + "x" * 3000}, "Enter a WebSocket URL"),
+        ({"signing_key": "ssh-rsa AAAAB3NzaC1yc2E ops@host"}, "not a public or private key"),
+        ({"custom_claims": "big = 1e999"}, "“big” needs a JSON value"),
+        ({"custom_claims": '{"nan": NaN}'}, "“nan” needs a JSON value"),
     ],
 )
 def test_refused_input_is_explained_and_kept_and_nothing_changes(app, forms, fields, message):
@@ -335,3 +341,24 @@ def test_preview_of_a_broken_project_says_why(app, client, make_project):
     page = client.get("/admin/projects/shop/preview").get_data(as_text=True)
     assert "This project cannot issue tokens" in page
     assert "Control via browser is only allowed in development projects." in page
+
+
+def test_nan_typed_as_a_value_is_text(app, forms):
+    create(forms, custom_claims="mood = NaN")
+    assert stored(app).custom_claims == {"mood": "NaN"}
+
+
+@pytest.mark.parametrize("version", ["abc", None])
+def test_a_form_without_a_believable_version_is_stale(app, forms, version):
+    create(forms)
+    response = forms.post(
+        "/admin/projects/shop", edit_data(stored(app), issuer="x", version=version)
+    )
+    assert "changed by someone else since you opened it" in response.get_data(as_text=True)
+    assert stored(app).issuer == "sm-abcdef123456789"
+
+
+def test_search_takes_wildcards_literally(client, make_project):
+    make_project("shop")
+    assert "No project matches" in client.get("/admin/projects?q=_").get_data(as_text=True)
+    assert "No project matches" in client.get("/admin/projects?q=%25").get_data(as_text=True)

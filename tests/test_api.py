@@ -227,3 +227,24 @@ def test_cross_origin_401_is_readable_by_an_allowed_origin(client, make_project)
     )
     assert response.status_code == 401
     assert response.headers["Access-Control-Allow-Origin"] == "https://www.example.com"
+
+
+@pytest.mark.parametrize(
+    "columns",
+    [
+        {"orchestration_url": "wss://["},
+        {"custom_claims": {"sm-mood": "happy"}},
+        {"control_cookie_header": "a=b\r\nX-Evil: 1"},
+    ],
+)
+def test_stored_values_that_break_rules_are_503_not_500(
+    app, client, make_project, signed_in_user, columns
+):
+    make_project()
+    break_project(app, **columns)
+    assert client.get("/auth/authorize?project=demo").status_code == 503
+
+
+def test_a_stored_key_pyjwt_refuses_is_503(app, client, make_project, signed_in_user):
+    make_project(key="ssh-rsa AAAAB3NzaC1yc2E ops@host")
+    assert client.get("/auth/authorize?project=demo").status_code == 503

@@ -56,7 +56,7 @@ def test_email_is_unique_case_insensitively(app, forms, make_user):
 @pytest.mark.parametrize(
     ("fields", "message"),
     [
-        ({"password": "too short"}, "Use at least 12 characters."),
+        ({"password": "too short"}, "Use at least 12 characters"),
         ({"email": "not an email"}, "Invalid email address."),
         ({"locale": "xx-YY"}, "“xx-YY” is not a locale we know."),
         ({"locale": "../etc"}, "Enter a locale tag such as en-US"),

@@ -1,6 +1,8 @@
 """The claims builder: every token obeys SPEC.md, or there is no token and a clear reason."""
 
+import json
 from types import SimpleNamespace
+from urllib.parse import urlsplit
 
 import jwt
 import pytest
@@ -130,15 +132,18 @@ def mostly(valid: list, invalid: list) -> st.SearchStrategy:
 
 
 hosts = mostly(["dh.soulmachines.cloud", "eu.sm.example:8443"], ["", "wss://x.y", "a b"])
-orchestration = mostly(
-    [None, "wss://orch.example.com:8080", "ws://localhost:8080", "wss://127.0.0.1:9000"],
-    ["ws://orch.example.com", "https://orch.example.com", "not a url"],
+orchestration = st.one_of(
+    mostly(
+        [None, "wss://orch.example.com:8080", "ws://localhost:8080", "wss://127.0.0.1:9000"],
+        ["ws://orch.example.com", "https://orch.example.com", "wss://[", "wss://h:99999", 5],
+    ),
+    st.text(max_size=30).map(lambda text: "wss://" + text),
 )
 claim_names = st.one_of(
     mostly(["sessionId", "tier", "orchestrationHint"], ["sm-foo", "SM-control", "iss", "EXP", ""]),
     st.text(min_size=1, max_size=12),
 )
-claim_values = st.one_of(st.integers(), st.text(max_size=10), st.booleans(), st.none())
+claim_values = st.one_of(st.integers(), st.text(max_size=10), st.booleans(), st.none(), st.floats())
 projects = st.builds(
     project,
     session_server=hosts,
@@ -147,8 +152,10 @@ projects = st.builds(
     algorithm=mostly(["HS256", "HS512"], ["none", "hs256"]),
     token_lifetime=st.one_of(st.integers(60, 86_400), st.integers(-10, 100_000)),
     environment=mostly(["development", "production"], ["staging"]),
-    control_via_browser=st.booleans(),
-    control_cookie_header=st.one_of(st.none(), mostly(["AWSALB=abc; AWSALBCORS=abc"], ["a\r\nb"])),
+    control_via_browser=st.one_of(st.booleans(), mostly([True], ["yes", 1])),
+    control_cookie_header=st.one_of(
+        st.none(), mostly(["AWSALB=abc; AWSALBCORS=abc"], ["a\r\nb", 5]), st.text(max_size=8)
+    ),
     custom_claims=st.dictionaries(claim_names, claim_values, max_size=3),
 )
 
@@ -162,11 +169,11 @@ def assert_obeys_spec(claims: dict, settings: SimpleNamespace, user_id: str, loc
         assert settings.environment == "development"
         assert claims.get("sm-control")
     control = claims.get("sm-control")
-    if control and control.split("://", 1)[-1].split(":")[0].split("/")[0] in (
-        "localhost",
-        "127.0.0.1",
-    ):
-        assert via_browser
+    if control is not None:
+        parts = urlsplit(control)
+        assert parts.scheme in ("wss", "ws") and parts.hostname and parts.port != -1
+        if parts.hostname in ("localhost", "127.0.0.1", "::1") or parts.scheme == "ws":
+            assert via_browser
     for name in ("iat", "nbf", "exp"):
         assert type(claims[name]) is int
     assert claims["nbf"] <= claims["iat"] == NOW
@@ -179,8 +186,9 @@ def assert_obeys_spec(claims: dict, settings: SimpleNamespace, user_id: str, loc
         assert name.lower() not in RESERVED_CLAIMS
         assert claims[name] == value
     if "sm-control-cookie-header" in claims:
-        assert "\r" not in claims["sm-control-cookie-header"]
-        assert "\n" not in claims["sm-control-cookie-header"]
+        cookie = claims["sm-control-cookie-header"]
+        assert isinstance(cookie, str) and all(" " <= character <= "~" for character in cookie)
+    json.dumps(claims, allow_nan=False)  # strict JSON, as the session server parses it
 
 
 @settings(max_examples=300, deadline=None)

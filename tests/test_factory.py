@@ -19,9 +19,8 @@ def test_defaults_are_production(tmp_path):
     assert app.config["REMEMBER_COOKIE_SECURE"] is True
     assert app.config["REGISTRATION_OPEN"] is True
     assert app.config["TOKEN_NBF_LEEWAY"] == 30
-    assert app.config["RATELIMIT_STORAGE_URI"] == "memory://"
     assert app.config["TRUSTED_PROXIES"] == 0
-    assert app.config["METRICS_ALLOWED_NETWORKS"] == "127.0.0.0/8,::1"
+    assert app.config["HSTS_MAX_AGE"] == 31_536_000
     assert app.config["SQLALCHEMY_DATABASE_URI"] == f"sqlite:///{tmp_path / 'webapp.sqlite3'}"
     assert not app.testing
 
@@ -119,3 +118,30 @@ def test_flask_prefixed_database_uri_beats_the_alias(tmp_path, monkeypatch):
 def test_trusted_proxies_wraps_the_app(tmp_path):
     app = create_app({**PRODUCTION_SECRETS, "TRUSTED_PROXIES": 1}, instance_path=str(tmp_path))
     assert type(app.wsgi_app).__name__ == "ProxyFix"
+
+
+@pytest.mark.parametrize(
+    ("variable", "value", "message"),
+    [
+        ("FLASK_TOKEN_NBF_LEEWAY", "abc", "TOKEN_NBF_LEEWAY must be a whole number from 0 to 300"),
+        ("FLASK_TOKEN_NBF_LEEWAY", "-5", "TOKEN_NBF_LEEWAY must be a whole number from 0 to 300"),
+        ("FLASK_REGISTRATION_OPEN", "no", "REGISTRATION_OPEN must be true or false, not 'no'"),
+        ("FLASK_TRUSTED_PROXIES", "true", "TRUSTED_PROXIES must be a whole number"),
+    ],
+)
+def test_a_bad_setting_is_refused_at_start(tmp_path, monkeypatch, variable, value, message):
+    monkeypatch.setenv(variable, value)
+    with pytest.raises(ConfigError, match=message):
+        create_app(PRODUCTION_SECRETS, instance_path=str(tmp_path))
+
+
+def test_hsts_only_in_production_and_over_https(tmp_path, make_app):
+    production = create_app(
+        {**PRODUCTION_SECRETS, "TESTING": True}, instance_path=str(tmp_path)
+    ).test_client()
+    over_https = production.get("/ping", base_url="https://tokens.example.com")
+    assert over_https.headers["Strict-Transport-Security"] == "max-age=31536000"
+    over_http = production.get("/ping", base_url="http://tokens.example.com")
+    assert "Strict-Transport-Security" not in over_http.headers
+    development = make_app().test_client()
+    assert "Strict-Transport-Security" not in development.get("/ping", base_url="https://x").headers

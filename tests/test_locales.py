@@ -11,6 +11,7 @@ from webapp.domain.locales import InvalidLocale, best_locale, locale_choices, no
         ("de-DE", "de-DE"),
         ("pt_br", "pt-BR"),
         ("zh_hant_tw", "zh-Hant-TW"),
+        ("zh-TW", "zh-Hant-TW"),
         (" fr ", "fr"),
     ],
 )
@@ -19,7 +20,8 @@ def test_normalised_to_bcp47(tag, expected):
 
 
 @pytest.mark.parametrize(
-    "tag", ["xx-YY", "../etc", "a" * 200, "", "en US", "en-US;q=1", "<script>"]
+    "tag",
+    ["xx-YY", "../etc", "a" * 200, "", "en US", "en-US;q=1", "<script>", "und", "root", "en-ZZ"],
 )
 def test_unknown_or_malformed_tags_are_refused(tag):
     with pytest.raises(InvalidLocale):

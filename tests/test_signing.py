@@ -31,7 +31,7 @@ def test_long_enough_hmac_key_is_fine():
 
 def test_pem_for_hmac_is_an_error(signing_keys):
     errors, _ = key_problems(signing_keys["RS256"][0], "HS256")
-    assert errors == ["HS256 signs with a shared secret, not a PEM private key."]
+    assert errors == ["HS256 signs with a shared secret, not a public or private key."]
 
 
 def test_small_rsa_key_is_refused():

@@ -44,7 +44,7 @@ def register_proxy_fix(app: Flask) -> None:
 
 
 def register_extensions(app: Flask) -> None:
-    from webapp import login, models  # noqa: F401  (Alembic must see every model)
+    from webapp import login, models, security  # noqa: F401  (Alembic must see every model)
     from webapp.extensions import csrf, db, migrate, secret_box
 
     db.init_app(app)
@@ -52,6 +52,7 @@ def register_extensions(app: Flask) -> None:
     csrf.init_app(app)
     secret_box.init_app(app)
     login.init_app(app)
+    security.init_app(app)
 
 
 def register_blueprints(app: Flask) -> None:

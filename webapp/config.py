@@ -22,10 +22,7 @@ DEFAULTS: dict[str, Any] = {
     "DEPLOYMENT": "production",
     "REGISTRATION_OPEN": True,
     "TOKEN_NBF_LEEWAY": 30,
-    "RATELIMIT_STORAGE_URI": "memory://",
     "TRUSTED_PROXIES": 0,
-    "METRICS_ALLOWED_NETWORKS": "127.0.0.0/8,::1",
-    "METRICS_TOKEN": None,
     "SESSION_COOKIE_SAMESITE": "Lax",
     "REMEMBER_COOKIE_SAMESITE": "Lax",
     "REMEMBER_COOKIE_NAME": "remember_token",
@@ -68,6 +65,29 @@ def load_config(app: Flask, test_config: Mapping[str, Any] | None) -> None:
     for name in GENERATED_SECRETS:
         if not app.config.get(name):
             app.config[name] = missing_secret(name, deployment, app.instance_path)
+    check_settings(app.config)
+
+
+# Settings whose type and range the app relies on: (kind, lowest, highest).
+CHECKED_SETTINGS = {
+    "REGISTRATION_OPEN": (bool, None, None),
+    "TOKEN_NBF_LEEWAY": (int, 0, 300),
+    "TRUSTED_PROXIES": (int, 0, 10),
+    "HSTS_MAX_AGE": (int, 0, 2 * 365 * 24 * 3600),
+}
+
+
+def check_settings(config: Config) -> None:
+    """Refuse to start on a setting that would break every request later."""
+    for name, (kind, lowest, highest) in CHECKED_SETTINGS.items():
+        value = config[name]
+        if kind is bool:
+            if not isinstance(value, bool):
+                raise ConfigError(f"{name} must be true or false, not {value!r}")
+        elif type(value) is not int or not lowest <= value <= highest:
+            raise ConfigError(
+                f"{name} must be a whole number from {lowest} to {highest}, not {value!r}"
+            )
 
 
 def explicit_settings(app: Flask, test_config: Mapping[str, Any] | None) -> Config:
@@ -90,6 +110,7 @@ def deployment_defaults(deployment: str, instance_path: str) -> dict[str, Any]:
         "SESSION_COOKIE_SECURE": production,
         "REMEMBER_COOKIE_SECURE": production,
         "PREFERRED_URL_SCHEME": "https" if production else "http",
+        "HSTS_MAX_AGE": 365 * 24 * 3600 if production else 0,
     }
 
 

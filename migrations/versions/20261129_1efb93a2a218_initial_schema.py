@@ -96,6 +96,7 @@ def upgrade():
     )
     op.create_index("ix_audit_events_actor", "audit_events", ["actor_id", "id"])
     op.create_index("ix_audit_events_target", "audit_events", ["target_type", "target_id", "id"])
+    op.create_index("ix_audit_events_label", "audit_events", ["target_type", "target_label", "id"])
 
 
 def downgrade():

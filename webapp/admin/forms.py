@@ -32,6 +32,7 @@ from webapp.extensions import db
 from webapp.models import Project
 
 SLUG = r"[a-z0-9]+(-[a-z0-9]+)*"
+SLUG_TAKEN = "Another project already has this slug."
 # Form fields whose values a project takes; everything else on the form is not copied.
 PROJECT_FIELDS = (
     "name",
@@ -66,11 +67,15 @@ def session_server_host(value: str | None) -> str | None:
 
 
 def parse_claim_value(text: str) -> Any:
-    """`tier = 2` is a number, `vip = true` a boolean, `name = Ana` a string."""
+    """`tier = 2` is a number, `vip = true` a boolean, `name = Ana` and `x = NaN` strings."""
     try:
-        return json.loads(text)
+        return json.loads(text, parse_constant=refuse_constant)
     except ValueError:
         return text
+
+
+def refuse_constant(name: str) -> float:
+    raise ValueError(f"{name} is not a JSON value")
 
 
 def show_claim_value(value: Any) -> str:
@@ -210,6 +215,15 @@ class ProjectForm(FlaskForm):
                 f"Current key: {project.signing_key_fingerprint}. Leave empty to keep it."
             )
 
+    @property
+    def has_field_errors(self) -> bool:
+        return any(field.errors for field in self)
+
+    def opened_version(self) -> int | None:
+        """The version the admin opened: only what the browser sent back counts."""
+        sent = (self.version.raw_data or [""])[0]
+        return int(sent) if sent.isdigit() else None
+
     def values(self) -> dict[str, Any]:
         return {field: self[field].data for field in PROJECT_FIELDS}
 
@@ -220,7 +234,7 @@ class ProjectForm(FlaskForm):
             )
         taken = db.session.scalar(db.select(Project.id).filter_by(slug=field.data))
         if taken is not None and (self.project is None or taken != self.project.id):
-            raise ValidationError("Another project already has this slug.")
+            raise ValidationError(SLUG_TAKEN)
 
     def validate(self, extra_validators=None) -> bool:
         valid = super().validate(extra_validators)

@@ -5,8 +5,8 @@ from flask_login import current_user
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.exc import StaleDataError
 
-from webapp.admin.blueprint import PER_PAGE, bp
-from webapp.admin.forms import ProjectForm
+from webapp.admin.blueprint import PER_PAGE, bp, contains
+from webapp.admin.forms import SLUG_TAKEN, ProjectForm
 from webapp.domain.claims import InvalidProject, build_claims
 from webapp.domain.encryption import SecretUnreadable
 from webapp.domain.inspection import moment
@@ -20,6 +20,12 @@ CHANGED_ELSEWHERE = (
     "This project was changed by someone else since you opened it. Your input is kept "
     "below; open the project again to see their changes before you save."
 )
+DEFAULT_TAKEN = "Another project was made the default at the same moment. Save again."
+
+
+def clash_message(error: IntegrityError) -> str:
+    """Which unique rule a concurrent save broke: the slug, or the one default project."""
+    return DEFAULT_TAKEN if "is_default" in str(error.orig) else SLUG_TAKEN
 
 
 def project_or_404(slug: str) -> Project:
@@ -27,8 +33,11 @@ def project_or_404(slug: str) -> Project:
 
 
 def search_filter(query: str):
-    pattern = f"%{query.lower()}%"
-    return db.or_(db.func.lower(Project.name).like(pattern), Project.slug.like(pattern))
+    pattern = contains(query.lower())
+    return db.or_(
+        db.func.lower(Project.name).like(pattern, escape="\\"),
+        Project.slug.like(pattern, escape="\\"),
+    )
 
 
 @bp.get("/projects")
@@ -63,10 +72,10 @@ def new_project():
         try:
             save_project(project, form.values(), new_key=form.signing_key.data, actor=current_user)
             db.session.commit()
-        except IntegrityError:
-            # Another admin took the slug between our check and our insert.
+        except IntegrityError as error:
+            # Another admin took the slug, or the default, between our check and our insert.
             db.session.rollback()
-            form.slug.errors.append("Another project already has this slug.")
+            form.form_errors.append(clash_message(error))
         else:
             return saved(form, project)
     return render_template("admin/project_form.html", form=form, project=None)
@@ -83,15 +92,16 @@ def edit_project(slug: str):
                 form.values(),
                 new_key=form.signing_key.data or None,
                 actor=current_user,
-                expected_version=int(form.version.data or 0),
+                # A form that says nothing of its version cannot prove it is current.
+                expected_version=form.opened_version() or -1,
             )
             db.session.commit()
         except (StaleProject, StaleDataError):
             db.session.rollback()
             form.form_errors.append(CHANGED_ELSEWHERE)
-        except IntegrityError:
+        except IntegrityError as error:
             db.session.rollback()
-            form.slug.errors.append("Another project already has this slug.")
+            form.form_errors.append(clash_message(error))
         else:
             return saved(form, project)
     return render_template(

@@ -1,7 +1,7 @@
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
-from webapp.admin.blueprint import PER_PAGE, bp
+from webapp.admin.blueprint import PER_PAGE, bp, contains
 from webapp.domain.users import LastAdmin, set_flag
 from webapp.extensions import db
 from webapp.models import User
@@ -20,7 +20,7 @@ def users():
     query = request.args.get("q", "").strip().lower()
     select = db.select(User).order_by(User.email)
     if query:
-        select = select.where(User.email.like(f"%{query}%"))
+        select = select.where(User.email.like(contains(query), escape="\\"))
     page = db.paginate(select, per_page=PER_PAGE, max_per_page=PER_PAGE)
     return render_template("admin/users.html", page=page, query=query)
 

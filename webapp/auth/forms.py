@@ -1,9 +1,9 @@
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, EmailField, PasswordField, SelectField, SubmitField
-from wtforms.validators import DataRequired, Email, Length
+from wtforms.validators import DataRequired, Email, Length, ValidationError
 
 from webapp.domain.locales import InvalidLocale, locale_choices, normalise_locale
-from webapp.domain.users import MAX_PASSWORD, MIN_PASSWORD
+from webapp.domain.users import MAX_PASSWORD, MIN_PASSWORD, password_problem
 
 
 def locale_filter(value: str | None) -> str | None:
@@ -38,17 +38,15 @@ def email_field(label: str = "Email") -> EmailField:
     )
 
 
+def acceptable_password(_form, field: PasswordField) -> None:
+    if message := password_problem(field.data or ""):
+        raise ValidationError(message)
+
+
 def new_password_field(label: str = "Password") -> PasswordField:
     return PasswordField(
         label,
-        validators=[
-            DataRequired(),
-            Length(
-                min=MIN_PASSWORD,
-                max=MAX_PASSWORD,
-                message=f"Use at least {MIN_PASSWORD} characters.",
-            ),
-        ],
+        validators=[DataRequired(), acceptable_password],
         render_kw={"autocomplete": "new-password", "minlength": MIN_PASSWORD},
     )
 

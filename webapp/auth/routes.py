@@ -15,6 +15,7 @@ from werkzeug.security import check_password_hash, generate_password_hash
 from webapp.auth.forms import LocaleForm, LoginForm, PasswordForm, RegisterForm
 from webapp.auth.next_url import safe_next_url
 from webapp.domain.locales import best_locale
+from webapp.domain.users import create_user
 from webapp.extensions import db
 from webapp.models import User
 from webapp.models.types import utcnow
@@ -38,10 +39,10 @@ def register():
     if request.method == "GET":
         form.locale.data = best_locale(request.accept_languages.values())
     if form.validate_on_submit():
-        user = User(email=form.email.data, locale=form.locale.data)
-        user.set_password(form.password.data)
-        db.session.add(user)
         try:
+            user = create_user(
+                form.email.data, form.password.data, form.locale.data, is_admin=False, actor="self"
+            )
             db.session.commit()
         except IntegrityError:
             # The email was already taken, so the unique constraint refused the row.

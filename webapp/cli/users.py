@@ -5,7 +5,7 @@ from email_validator import EmailNotValidError, validate_email
 from flask.cli import AppGroup
 
 from webapp.domain.locales import DEFAULT_LOCALE, InvalidLocale, normalise_locale
-from webapp.domain.users import MAX_PASSWORD, MIN_PASSWORD, LastAdmin, create_user, set_flag
+from webapp.domain.users import LastAdmin, create_user, password_problem, set_flag
 from webapp.extensions import db
 from webapp.models import User
 
@@ -40,8 +40,8 @@ def create(email: str, admin: bool, locale: str, password_stdin: bool) -> None:
     if User.by_email(email):
         raise click.ClickException(f"{email} already has an account.")
     password = read_password(password_stdin)
-    if not MIN_PASSWORD <= len(password) <= MAX_PASSWORD:
-        raise click.ClickException(f"The password needs at least {MIN_PASSWORD} characters.")
+    if problem := password_problem(password):
+        raise click.ClickException(f"Password refused. {problem}")
     create_user(email, password, locale, is_admin=admin, actor=None)
     db.session.commit()
     click.echo(f"Created {'admin' if admin else 'user'} {email.lower()}.")

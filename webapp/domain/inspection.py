@@ -23,7 +23,6 @@ SETTING_CLAIMS = {
     "session_server": "sm-session-server",
     "orchestration_url": "sm-control",
     "issuer": "iss",
-    "algorithm": "alg",
     "token_lifetime": "exp",
     "control_via_browser": "sm-control-via-browser",
     "control_cookie_header": "sm-control-cookie-header",
@@ -93,13 +92,10 @@ def token_problems(header: dict[str, Any], claims: dict[str, Any], environment: 
             problems.append("nbf is later than iat: the token was not yet valid when issued.")
         if exp <= iat:
             problems.append("exp is not after iat: the token was never valid.")
-    via_browser = claims.get("sm-control-via-browser", False)
-    if not isinstance(via_browser, bool):
-        problems.append("sm-control-via-browser must be true or false.")
-    settings = settings_from_claims(header, claims, environment, via_browser is True)
+    settings = settings_from_claims(header, claims, environment)
     for setting, messages in project_problems(settings).items():
         claim = SETTING_CLAIMS.get(setting)
-        if claim is None or (claim in MANDATORY and claim not in claims) or claim == "alg":
+        if claim is None or (claim in MANDATORY and claim not in claims):
             continue
         if setting == "token_lifetime" and not isinstance(settings.token_lifetime, int):
             continue
@@ -110,9 +106,10 @@ def token_problems(header: dict[str, Any], claims: dict[str, Any], environment: 
 
 
 def settings_from_claims(
-    header: dict[str, Any], claims: dict[str, Any], environment: str, via_browser: bool
+    header: dict[str, Any], claims: dict[str, Any], environment: str
 ) -> SimpleNamespace:
-    """The project settings that would have produced these claims."""
+    """The project settings that would have produced these claims, as they are: the rules
+    judge their types too."""
     iat, exp = claims.get("iat"), claims.get("exp")
     custom = {
         name: value
@@ -120,13 +117,14 @@ def settings_from_claims(
         if name not in VENDOR_CLAIMS and name.lower() not in RESERVED_CLAIMS
     }
     return SimpleNamespace(
-        session_server=str(claims.get("sm-session-server", "")),
+        session_server=claims.get("sm-session-server", ""),
         orchestration_url=claims.get("sm-control"),
-        issuer=str(claims.get("iss", "")),
-        algorithm=header.get("alg") if header.get("alg") in ALGORITHMS else ALGORITHMS[0],
+        issuer=claims.get("iss", ""),
+        # Any algorithm: the header's is judged apart, and other issuers may use others.
+        algorithm=ALGORITHMS[0],
         token_lifetime=exp - iat if type(iat) is int and type(exp) is int else None,
         environment=environment,
-        control_via_browser=via_browser,
+        control_via_browser=claims.get("sm-control-via-browser", False),
         control_cookie_header=claims.get("sm-control-cookie-header"),
         allowed_origins=[],
         custom_claims=custom,
@@ -149,7 +147,10 @@ def explain_times(claims: dict[str, Any], now: int) -> list[str]:
 
 def moment(timestamp: int, now: int) -> str:
     """'2026-11-29 12:00:00 UTC (in 5 minutes)'."""
-    when = datetime.fromtimestamp(timestamp, UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
+    try:
+        when = datetime.fromtimestamp(timestamp, UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
+    except (OverflowError, OSError, ValueError):
+        return f"{timestamp}, which is no date a clock can show"
     return f"{when} ({relative(timestamp - now)})"
 
 

@@ -21,11 +21,18 @@ def normalise_locale(tag: str) -> str:
     tag = (tag or "").strip()
     if not TAG_SHAPE.fullmatch(tag):
         raise InvalidLocale("Enter a locale tag such as en-US, de-DE or pt-BR.")
+    unknown = InvalidLocale(f"“{tag}” is not a locale we know. Pick one from the list.")
     try:
         locale = Locale.parse(tag.replace("-", "_"))
     except (UnknownLocaleError, ValueError):
-        raise InvalidLocale(f"“{tag}” is not a locale we know. Pick one from the list.") from None
-    return to_bcp47(locale)
+        raise unknown from None
+    normalised = to_bcp47(locale)
+    # Babel fills in likely subtags (zh-TW → zh-Hant-TW) but also swaps unknown ones
+    # (en-ZZ → en-US, und → en-US): only accept a tag whose every part survives.
+    asked = set(re.split("[-_]", tag.lower()))
+    if locale.language == "root" or not asked <= set(normalised.lower().split("-")):
+        raise unknown
+    return normalised
 
 
 def to_bcp47(locale: Locale) -> str:

@@ -8,6 +8,7 @@ from typing import Any
 import jwt
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.hazmat.primitives.serialization import load_pem_private_key
+from jwt.algorithms import HMACAlgorithm
 
 # HMAC algorithms and the hash output size their key should match (RFC 7518 §3.2).
 HMAC_KEY_BYTES = {"HS256": 32, "HS384": 48, "HS512": 64}
@@ -25,8 +26,8 @@ def key_problems(key: str, algorithm: str) -> tuple[list[str], list[str]]:
     if algorithm in HMAC_KEY_BYTES:
         if not key:
             return ["Enter the signing key Soul Machines shared with you."], []
-        if "PRIVATE KEY-----" in key:
-            return [f"{algorithm} signs with a shared secret, not a PEM private key."], []
+        if "-----BEGIN" in key or hmac_secret_refused(key):
+            return [f"{algorithm} signs with a shared secret, not a public or private key."], []
         size, wanted = len(key.encode("utf-8")), HMAC_KEY_BYTES[algorithm]
         if size < wanted:
             return [], [
@@ -38,6 +39,15 @@ def key_problems(key: str, algorithm: str) -> tuple[list[str], list[str]]:
     except UnusableKey as error:
         return [str(error)], []
     return [], []
+
+
+def hmac_secret_refused(key: str) -> bool:
+    """PyJWT refuses secrets that look like asymmetric keys (an SSH key, a certificate)."""
+    try:
+        HMACAlgorithm(HMACAlgorithm.SHA256).prepare_key(key)
+    except jwt.InvalidKeyError:
+        return True
+    return False
 
 
 def load_private_key(pem: str, algorithm: str) -> rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey:
@@ -64,10 +74,11 @@ def sign(claims: dict[str, Any], key: str, algorithm: str) -> str:
     """A compact JWS. The algorithm comes from the project, never from a request."""
     if algorithm not in HMAC_KEY_BYTES:
         return jwt.encode(claims, load_private_key(key, algorithm), algorithm=algorithm)
-    if not key:
-        raise UnusableKey("The signing key is empty.")
-    with quiet_about_short_keys(key, algorithm):
-        return jwt.encode(claims, key, algorithm=algorithm)
+    try:
+        with quiet_about_short_keys(key, algorithm):
+            return jwt.encode(claims, key, algorithm=algorithm)
+    except jwt.InvalidKeyError as error:
+        raise UnusableKey(str(error)) from None
 
 
 def verify(token: str, key: str, algorithm: str) -> dict[str, Any]:
@@ -77,8 +88,11 @@ def verify(token: str, key: str, algorithm: str) -> dict[str, Any]:
     if algorithm not in HMAC_KEY_BYTES:
         public_key = load_private_key(key, algorithm).public_key()
         return jwt.decode(token, public_key, algorithms=[algorithm], options=options)
-    with quiet_about_short_keys(key, algorithm):
-        return jwt.decode(token, key, algorithms=[algorithm], options=options)
+    try:
+        with quiet_about_short_keys(key, algorithm):
+            return jwt.decode(token, key, algorithms=[algorithm], options=options)
+    except jwt.InvalidKeyError as error:
+        raise UnusableKey(str(error)) from None
 
 
 @contextmanager

@@ -10,14 +10,23 @@ MIN_PASSWORD = 12
 MAX_PASSWORD = 1024  # bounds the work one sign-in costs the server
 
 
+def password_problem(password: str) -> str | None:
+    if not MIN_PASSWORD <= len(password) <= MAX_PASSWORD:
+        return f"Use at least {MIN_PASSWORD} characters (and at most {MAX_PASSWORD:,})."
+    return None
+
+
 class LastAdmin(Exception):
     """The change would leave no active admin."""
 
 
-def active_admin_count() -> int:
-    return db.session.scalar(
-        db.select(db.func.count()).select_from(User).filter_by(is_admin=True, is_active=True)
-    )
+def active_admin_count(*, lock: bool = False) -> int:
+    """With `lock`, the admins' rows stay locked until commit (on PostgreSQL), so two admins
+    removing each other at the same moment cannot both succeed."""
+    select = db.select(User.id).filter_by(is_admin=True, is_active=True)
+    if lock:
+        select = select.with_for_update()
+    return len(db.session.scalars(select).all())
 
 
 def create_user(
@@ -38,7 +47,7 @@ def set_flag(user: User, flag: str, value: bool, actor: User | None) -> None:
     if getattr(user, flag) == value:
         return
     losing_an_admin = user.is_admin and user.is_active and not value
-    if losing_an_admin and active_admin_count() <= 1:
+    if losing_an_admin and active_admin_count(lock=True) <= 1:
         raise LastAdmin("There must stay at least one active admin.")
     before = audit.user_state(user)
     setattr(user, flag, value)

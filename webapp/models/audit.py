@@ -16,6 +16,8 @@ class AuditEvent(db.Model):
     # Newest first, filtered or not, stays an index scan with a million events.
     __table_args__ = (
         Index("ix_audit_events_target", "target_type", "target_id", "id"),
+        # A deleted project's history is found by the slug it had.
+        Index("ix_audit_events_label", "target_type", "target_label", "id"),
         Index("ix_audit_events_actor", "actor_id", "id"),
     )
 
