@@ -6,7 +6,7 @@ PORT ?= 5000
 BIN := $(VENV)/bin
 FLASK := $(BIN)/flask --app webapp
 
-.PHONY: run test lint install clean
+.PHONY: run test lint bench install clean
 
 # `make run` serves for development: generated secrets, plain-HTTP cookies, the debugger off.
 run: export FLASK_DEPLOYMENT ?= development
@@ -18,9 +18,16 @@ run: $(VENV)/.installed
 test: $(VENV)/.installed-test
 	$(BIN)/pytest $(PYTEST_ARGS)
 
+# Admin pages and the token endpoint against 10,000 projects and 1,000,000 audit events.
+# It rebuilds the database it is given: never point it at one you keep.
+BENCH_DATABASE_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/webapp_bench
+bench: $(VENV)/.installed-test
+	psql -h 127.0.0.1 -U postgres -qc "CREATE DATABASE webapp_bench" 2>/dev/null || true
+	BENCH_DATABASE_URL=$(BENCH_DATABASE_URL) $(BIN)/python bench/admin_pages.py
+
 lint: $(VENV)/.installed-test
-	$(BIN)/ruff check webapp tests migrations
-	$(BIN)/ruff format --check webapp tests migrations
+	$(BIN)/ruff check webapp tests migrations bench
+	$(BIN)/ruff format --check webapp tests migrations bench
 
 install: $(VENV)/.installed
 
