@@ -36,7 +36,7 @@ def keep_json_order(app: Flask) -> None:
 
 
 def register_proxy_fix(app: Flask) -> None:
-    proxies = int(app.config["TRUSTED_PROXIES"])
+    proxies = app.config["TRUSTED_PROXIES"]
     if proxies:
         app.wsgi_app = ProxyFix(  # type: ignore[method-assign]
             app.wsgi_app, x_for=proxies, x_proto=proxies, x_host=proxies, x_port=proxies

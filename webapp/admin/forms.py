@@ -60,7 +60,10 @@ def session_server_host(value: str | None) -> str | None:
     """The vendor's console shows a host or a URL; the token carries the host."""
     value = (value or "").strip()
     if "://" in value:
-        parts = urlsplit(value)
+        try:
+            parts = urlsplit(value)
+        except ValueError:
+            return value  # the rules explain what is wanted
         if parts.scheme in ("wss", "https") and parts.hostname:
             return parts.netloc.lower()
     return value.lower()
@@ -194,10 +197,11 @@ class ProjectForm(FlaskForm):
     )
     allowed_origins = OriginsField(
         "Allowed origins",
+        default=list,
         description="Sites that may fetch tokens in a browser: one scheme://host[:port] a line.",
     )
     custom_claims = ClaimsField(
-        "Custom claims", description="One name = value per line, or a JSON object."
+        "Custom claims", default=dict, description="One name = value per line, or a JSON object."
     )
     is_default = BooleanField("Default project")
     enabled = BooleanField("Enabled", default=True)
@@ -238,10 +242,7 @@ class ProjectForm(FlaskForm):
 
     def validate(self, extra_validators=None) -> bool:
         valid = super().validate(extra_validators)
-        values = self.values()
-        if None in (values["allowed_origins"], values["custom_claims"]):
-            return False  # a parse error is already beside its field
-        for field, messages in project_problems(SimpleNamespace(**values)).items():
+        for field, messages in project_problems(SimpleNamespace(**self.values())).items():
             if not self[field].errors:  # one explanation per field is enough
                 self[field].errors = [*self[field].errors, *messages]
                 valid = False
