@@ -33,23 +33,6 @@ from webapp.models import Project
 
 SLUG = r"[a-z0-9]+(-[a-z0-9]+)*"
 SLUG_TAKEN = "Another project already has this slug."
-# Form fields whose values a project takes; everything else on the form is not copied.
-PROJECT_FIELDS = (
-    "name",
-    "slug",
-    "session_server",
-    "orchestration_url",
-    "issuer",
-    "algorithm",
-    "token_lifetime",
-    "environment",
-    "control_via_browser",
-    "control_cookie_header",
-    "allowed_origins",
-    "custom_claims",
-    "is_default",
-    "enabled",
-)
 
 
 def strip_or_none(value: str | None) -> str | None:
@@ -229,7 +212,8 @@ class ProjectForm(FlaskForm):
         return int(sent) if sent.isdigit() else None
 
     def values(self) -> dict[str, Any]:
-        return {field: self[field].data for field in PROJECT_FIELDS}
+        """The project's settings from the form: an allow-list, never every posted field."""
+        return {field: self[field].data for field in Project.SETTINGS}
 
     def validate_slug(self, field: StringField) -> None:
         if field.data == "new":

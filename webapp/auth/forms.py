@@ -58,13 +58,17 @@ class RegisterForm(FlaskForm):
     submit = SubmitField("Create account")
 
 
-class LoginForm(FlaskForm):
-    email = email_field()
-    password = PasswordField(
-        "Password",
+def current_password_field(label: str = "Password") -> PasswordField:
+    return PasswordField(
+        label,
         validators=[DataRequired(), Length(max=MAX_PASSWORD)],
         render_kw={"autocomplete": "current-password"},
     )
+
+
+class LoginForm(FlaskForm):
+    email = email_field()
+    password = current_password_field()
     remember = BooleanField("Remember me")
     submit = SubmitField("Sign in")
 
@@ -75,10 +79,6 @@ class LocaleForm(FlaskForm):
 
 
 class PasswordForm(FlaskForm):
-    current_password = PasswordField(
-        "Current password",
-        validators=[DataRequired(), Length(max=MAX_PASSWORD)],
-        render_kw={"autocomplete": "current-password"},
-    )
+    current_password = current_password_field("Current password")
     new_password = new_password_field("New password")
     submit = SubmitField("Change password")

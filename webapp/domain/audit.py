@@ -6,23 +6,7 @@ from webapp.extensions import db
 from webapp.models import AuditEvent, Project, User
 
 # What the trail keeps of a project. The signing key appears only as its fingerprint.
-PROJECT_FIELDS = (
-    "name",
-    "slug",
-    "session_server",
-    "orchestration_url",
-    "issuer",
-    "signing_key_fingerprint",
-    "algorithm",
-    "token_lifetime",
-    "environment",
-    "control_via_browser",
-    "control_cookie_header",
-    "allowed_origins",
-    "custom_claims",
-    "is_default",
-    "enabled",
-)
+PROJECT_FIELDS = (*Project.SETTINGS, "signing_key_fingerprint")
 USER_FIELDS = ("email", "is_admin", "is_active")
 
 

@@ -15,6 +15,24 @@ from webapp.models.types import UTCDateTime, utcnow
 
 class Project(db.Model):
     __tablename__ = "projects"
+
+    # What an admin configures, apart from the signing key (set through set_signing_key).
+    SETTINGS = (
+        "name",
+        "slug",
+        "session_server",
+        "orchestration_url",
+        "issuer",
+        "algorithm",
+        "token_lifetime",
+        "environment",
+        "control_via_browser",
+        "control_cookie_header",
+        "allowed_origins",
+        "custom_claims",
+        "is_default",
+        "enabled",
+    )
     __table_args__ = (
         CheckConstraint(f"environment IN {ENVIRONMENTS!r}", name="environment"),
         CheckConstraint(f"algorithm IN {ALGORITHMS!r}", name="algorithm"),
