@@ -128,27 +128,29 @@ def preview_project(slug: str):
     leeway = current_app.config["TOKEN_NBF_LEEWAY"]
     header = {"alg": project.algorithm, "typ": "JWT"}
     claims, problems, issued, refusal = None, {}, None, None
-    try:
-        claims = build_claims(
-            project,
-            current_user.public_id,
-            current_user.locale,
-            now=int(time.time()),
-            nbf_leeway=leeway,
-        )
-    except InvalidProject as error:
-        problems = error.problems
     if request.method == "POST":
         try:
             issued = issue_token(project, current_user, nbf_leeway=leeway)
+            claims = issued.claims  # the preview shows what the test token carries
         except ProjectCannotSign as error:
             refusal = str(error)
+    if claims is None:
+        try:
+            claims = build_claims(
+                project,
+                current_user.public_id,
+                current_user.locale,
+                now=int(time.time()),
+                nbf_leeway=leeway,
+            )
+        except InvalidProject as error:
+            problems = error.problems
     return render_template(
         "admin/project_preview.html",
         expires=moment(issued.expires_at, int(time.time())) if issued else None,
         project=project,
         header=header,
-        claims=issued.claims if issued else claims,
+        claims=claims,
         problems=problems,
         issued=issued,
         refusal=refusal,

@@ -26,7 +26,7 @@ SETTING_CLAIMS = {
     "token_lifetime": "exp",
     "control_via_browser": "sm-control-via-browser",
     "control_cookie_header": "sm-control-cookie-header",
-    "custom_claims": "",
+    "custom_claims": "",  # its messages name the claim already
 }
 MANDATORY = ("iss", "sm-session-server", "iat", "exp")
 
@@ -92,22 +92,18 @@ def token_problems(header: dict[str, Any], claims: dict[str, Any], environment: 
             problems.append("nbf is later than iat: the token was not yet valid when issued.")
         if exp <= iat:
             problems.append("exp is not after iat: the token was never valid.")
-    settings = settings_from_claims(header, claims, environment)
+    settings = settings_from_claims(claims, environment)
     for setting, messages in project_problems(settings).items():
         claim = SETTING_CLAIMS.get(setting)
         if claim is None or (claim in MANDATORY and claim not in claims):
             continue
         if setting == "token_lifetime" and not isinstance(settings.token_lifetime, int):
             continue
-        # Custom-claim messages name their claim already.
-        prefix = "" if setting == "custom_claims" else f"{claim}: "
-        problems += [prefix + message for message in messages]
+        problems += [f"{claim}: {message}" if claim else message for message in messages]
     return problems
 
 
-def settings_from_claims(
-    header: dict[str, Any], claims: dict[str, Any], environment: str
-) -> SimpleNamespace:
+def settings_from_claims(claims: dict[str, Any], environment: str) -> SimpleNamespace:
     """The project settings that would have produced these claims, as they are: the rules
     judge their types too."""
     iat, exp = claims.get("iat"), claims.get("exp")
