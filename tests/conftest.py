@@ -1,53 +1,38 @@
 """Fixtures: an app on a migrated database (SQLite, or PostgreSQL with TEST_DATABASE_URL),
-its test client and CLI runner, and signed-in users."""
+its test client and CLI runner, and signed-in users. Shared helpers live in helpers.py."""
 
 import os
-import re
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
-from cryptography.fernet import Fernet
 from flask import Flask
 from flask.testing import FlaskClient
 from flask_migrate import upgrade
-from werkzeug.security import generate_password_hash
+from helpers import (
+    HS256_KEY,
+    MIGRATIONS,
+    PASSWORD,
+    PASSWORD_HASH,
+    Forms,
+    app_environment_variables,
+    app_settings,
+    delete_all_rows,
+    saved,
+)
 
 from webapp import create_app
 from webapp.extensions import db
 from webapp.models import Project, User
 
-MIGRATIONS = str(Path(__file__).resolve().parent.parent / "migrations")
-PASSWORD = "correct horse battery staple"
-# Hashing once keeps scrypt's deliberate slowness out of every test that makes a user.
-PASSWORD_HASH = generate_password_hash(PASSWORD, method="scrypt")
-ENCRYPTION_KEY = Fernet.generate_key().decode()
-HS256_KEY = "k" * 32
-
-
-def app_settings(database_url: str, **overrides) -> dict:
-    return {
-        "TESTING": True,
-        "DEPLOYMENT": "development",
-        "SECRET_KEY": "test secret key",
-        "SECRETS_ENCRYPTION_KEYS": ENCRYPTION_KEY,
-        "SQLALCHEMY_DATABASE_URI": database_url,
-        **overrides,
-    }
-
 
 @pytest.fixture(autouse=True)
 def clean_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     """The developer's own FLASK_ settings must not leak into the suite."""
-    for name in list(os.environ):
-        if name.startswith("FLASK_") or name == "DATABASE_URL":
-            monkeypatch.delenv(name)
-
-
-def using_postgresql() -> bool:
-    return bool(os.environ.get("TEST_DATABASE_URL"))
+    for name in app_environment_variables():
+        monkeypatch.delenv(name)
 
 
 @pytest.fixture(scope="session")
@@ -96,11 +81,7 @@ def make_app(database_url: str, tmp_path: Path) -> Iterator:
         return app
 
     yield make
-    engine = sa.create_engine(database_url)
-    with engine.begin() as connection:
-        for table in reversed(db.metadata.sorted_tables):
-            connection.execute(table.delete())
-    engine.dispose()
+    delete_all_rows(database_url)
     for app in apps:
         with app.app_context():
             db.engine.dispose()
@@ -110,16 +91,6 @@ def make_app(database_url: str, tmp_path: Path) -> Iterator:
 def app(make_app) -> Flask:
     """The app, with no context pushed: each test request gets its own, as in production."""
     return make_app()
-
-
-def saved(app: Flask, instance):
-    """Commit a new row and hand it back detached, its columns loaded, for the test to read."""
-    with app.app_context():
-        db.session.add(instance)
-        db.session.commit()
-        db.session.refresh(instance)
-        db.session.expunge(instance)
-    return instance
 
 
 @pytest.fixture
@@ -157,23 +128,6 @@ def make_project(app: Flask):
         return saved(app, project)
 
     return make
-
-
-def csrf_token_from(html: str) -> str:
-    match = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', html)
-    assert match, "no CSRF token in the page"
-    return match.group(1)
-
-
-class Forms:
-    """Submits forms the way a browser does: fetch the page for its CSRF token, then post."""
-
-    def __init__(self, client: FlaskClient):
-        self.client = client
-
-    def post(self, url: str, data: dict | None = None, *, page: str | None = None, **kwargs):
-        token = csrf_token_from(self.client.get(page or url).get_data(as_text=True))
-        return self.client.post(url, data={"csrf_token": token, **(data or {})}, **kwargs)
 
 
 @pytest.fixture

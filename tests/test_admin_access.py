@@ -4,7 +4,7 @@ signed-in non-admins get 403, admins get in."""
 import re
 
 import pytest
-from conftest import Forms
+from helpers import Forms
 
 PLACEHOLDERS = {"slug": "demo", "public_id": None, "action": "disable"}
 

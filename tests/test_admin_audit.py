@@ -1,11 +1,11 @@
 """The audit trail: filtered, paged newest first, append-only, and free of secrets."""
 
 import pytest
-from conftest import HS256_KEY
+from helpers import HS256_KEY
 
-from webapp.domain import audit
 from webapp.extensions import db
 from webapp.models import AuditEvent, Project
+from webapp.services import audit
 
 
 def add_events(app, project: Project, count: int, actor_id: int | None = None) -> None:

@@ -5,11 +5,11 @@ import json
 
 import jwt
 import pytest
-from conftest import HS256_KEY
+from helpers import HS256_KEY
 
-from webapp.domain.encryption import fingerprint
 from webapp.extensions import db
 from webapp.models import AuditEvent, Project
+from webapp.rules.encryption import fingerprint
 
 KEY = "a-vendor-shared-secret-of-32-bytes!"
 

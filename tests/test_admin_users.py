@@ -1,7 +1,7 @@
 """Admins grant and remove rights and disable accounts; the last active admin stays."""
 
 import pytest
-from conftest import PASSWORD, Forms
+from helpers import PASSWORD, Forms
 
 from webapp.extensions import db
 from webapp.models import AuditEvent, User

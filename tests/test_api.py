@@ -6,7 +6,7 @@ import time
 import jwt
 import pytest
 import sqlalchemy as sa
-from conftest import PASSWORD, Forms
+from helpers import PASSWORD, Forms
 
 from webapp.extensions import db
 from webapp.models import Project, User

@@ -1,7 +1,7 @@
 """Sign up, sign in, sign out, account changes, and the session rules around them."""
 
 import pytest
-from conftest import PASSWORD, Forms
+from helpers import PASSWORD, Forms
 
 from webapp.extensions import db
 from webapp.models import User

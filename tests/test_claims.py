@@ -9,13 +9,13 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from webapp.domain.claims import (
+from webapp.rules.claims import (
     RESERVED_CLAIMS,
     InvalidProject,
     build_claims,
     project_problems,
 )
-from webapp.domain.signing import sign
+from webapp.rules.signing import sign
 
 NOW = 1_800_000_000
 VENDOR_CLAIMS = {

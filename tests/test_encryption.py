@@ -3,10 +3,10 @@ import hashlib
 import pytest
 from cryptography.fernet import Fernet
 
-from webapp.domain import encryption
-from webapp.domain.encryption import SecretUnreadable
 from webapp.extensions import db
 from webapp.models import Project
+from webapp.rules import encryption
+from webapp.rules.encryption import SecretUnreadable
 
 
 def keys(*fernet_keys: str):

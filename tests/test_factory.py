@@ -4,7 +4,7 @@ import subprocess
 import sys
 
 import pytest
-from conftest import ENCRYPTION_KEY
+from helpers import ENCRYPTION_KEY
 
 from webapp import create_app
 from webapp.config import ConfigError

@@ -5,11 +5,11 @@ import time
 
 import jwt
 import pytest
-from conftest import HS256_KEY
+from helpers import HS256_KEY
 
-from webapp.domain.inspection import inspect_token, relative
 from webapp.extensions import db
 from webapp.models import Project
+from webapp.services.inspection import inspect_token, relative
 
 NOW = 1_800_000_000
 

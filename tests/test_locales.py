@@ -1,6 +1,6 @@
 import pytest
 
-from webapp.domain.locales import InvalidLocale, best_locale, locale_choices, normalise_locale
+from webapp.rules.locales import InvalidLocale, best_locale, locale_choices, normalise_locale
 
 
 @pytest.mark.parametrize(

@@ -3,8 +3,8 @@
 import sqlalchemy as sa
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
-from conftest import MIGRATIONS, app_settings
 from flask_migrate import downgrade, upgrade
+from helpers import MIGRATIONS, app_settings
 
 from webapp import create_app
 from webapp.extensions import db

@@ -12,7 +12,7 @@ def test_healthz(client):
 
 
 def unreachable_database_url(tmp_path) -> str:
-    from conftest import using_postgresql
+    from helpers import using_postgresql
 
     if using_postgresql():
         return "postgresql+psycopg://postgres@127.0.0.1:1/gone"  # nothing listens on port 1

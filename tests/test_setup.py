@@ -2,7 +2,7 @@
 
 import re
 
-from conftest import PASSWORD, Forms
+from helpers import PASSWORD, Forms
 
 from webapp.models import User
 

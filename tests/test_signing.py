@@ -3,7 +3,7 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
-from webapp.domain.signing import UnusableKey, key_problems, sign
+from webapp.rules.signing import UnusableKey, key_problems, sign
 
 
 def pem(private) -> str:

@@ -45,7 +45,8 @@ def register_proxy_fix(app: Flask) -> None:
 
 def register_extensions(app: Flask) -> None:
     from webapp import login, models, security  # noqa: F401  (Alembic must see every model)
-    from webapp.extensions import csrf, db, migrate, secret_box
+    from webapp.extensions import csrf, db, migrate
+    from webapp.secret_box import secret_box
 
     db.init_app(app)
     migrate.init_app(app, db, render_as_batch=True, compare_type=True)

@@ -12,9 +12,8 @@ from collections.abc import Callable, Mapping
 from datetime import timedelta
 from typing import Any
 
+from cryptography.fernet import Fernet
 from flask import Config, Flask
-
-from webapp.domain import encryption
 
 DEPLOYMENTS = ("development", "production")
 
@@ -34,7 +33,10 @@ DEFAULTS: dict[str, Any] = {
 # Secrets that production must be given and development generates once into instance/.
 GENERATED_SECRETS = {
     "SECRET_KEY": ("secret_key", lambda: secrets.token_hex(32)),
-    "SECRETS_ENCRYPTION_KEYS": ("secrets_encryption_keys", encryption.generate_key),
+    "SECRETS_ENCRYPTION_KEYS": (
+        "secrets_encryption_keys",
+        lambda: Fernet.generate_key().decode("ascii"),
+    ),
 }
 
 HOW_TO_MAKE = {

@@ -1,4 +1,4 @@
-"""Unbound Flask extensions; `create_app` binds each with `init_app`.
+"""Unbound third-party Flask extensions; `create_app` binds each with `init_app`.
 
 This module imports nothing of the application, so any module can import it.
 """
@@ -9,8 +9,6 @@ from flask_sqlalchemy import SQLAlchemy
 from flask_wtf import CSRFProtect
 from sqlalchemy import MetaData
 from sqlalchemy.orm import DeclarativeBase
-
-from webapp.secret_box import SecretBox
 
 # Named constraints let Alembic's batch mode rebuild SQLite tables and drop them by name.
 NAMING_CONVENTION = {
@@ -30,4 +28,3 @@ db = SQLAlchemy(model_class=Base)
 migrate = Migrate()
 login_manager = LoginManager()
 csrf = CSRFProtect()
-secret_box = SecretBox()

@@ -1,10 +1,11 @@
-"""A Flask extension that holds the application's MultiFernet for secrets at rest."""
+"""Our own Flask extension: the application's MultiFernet for secrets at rest (signing keys,
+second-factor secrets). Bound in `create_app`, used by the models."""
 
 from cryptography.fernet import MultiFernet
 from flask import Flask, current_app
 
 from webapp.config import ConfigError
-from webapp.domain import encryption
+from webapp.rules import encryption
 
 
 class SecretBox:
@@ -29,3 +30,6 @@ class SecretBox:
 
     def rotate(self, token: str) -> str:
         return encryption.rotate(self.fernet, token)
+
+
+secret_box = SecretBox()

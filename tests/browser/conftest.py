@@ -4,7 +4,6 @@ The tests skip when Chromium or Playwright is missing. Rows the tests write are 
 the server stops, because the rest of the suite shares the database.
 """
 
-import os
 import shutil
 import threading
 from collections.abc import Iterator
@@ -12,28 +11,20 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-import sqlalchemy as sa
-from conftest import app_settings
 from flask import Flask
+from helpers import (
+    CHROMIUM,
+    CHROMIUM_ARGS,
+    HOW_TO_ENABLE,
+    app_environment_variables,
+    app_settings,
+    delete_all_rows,
+)
 from werkzeug.serving import make_server
 
 from webapp import create_app
 from webapp.extensions import db
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--no-first-run",
-    "--disable-component-update",
-    "--disable-sync",
-    "--disable-quic",
-]
-HOW_TO_ENABLE = (
-    "browser tests need Chromium and Playwright: install Debian's chromium "
-    "(apt-get install chromium) and the test extras (pip install -e '.[test]')"
-)
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "test-output" / "screenshots"
 DEFAULT_TIMEOUT_MS = 10_000
 
@@ -51,9 +42,8 @@ def live_server(
     """The app on the test database, served by werkzeug on 127.0.0.1 in a background thread."""
     # The suite's autouse `clean_environment` runs per test, after this module fixture is made.
     with pytest.MonkeyPatch.context() as env:
-        for name in list(os.environ):
-            if name.startswith("FLASK_") or name == "DATABASE_URL":
-                env.delenv(name)
+        for name in app_environment_variables():
+            env.delenv(name)
         app = create_app(
             app_settings(database_url, DEPLOYMENT="development"),
             instance_path=str(tmp_path_factory.mktemp("live-instance")),
@@ -70,14 +60,6 @@ def live_server(
         delete_all_rows(database_url)
         with app.app_context():
             db.engine.dispose()
-
-
-def delete_all_rows(database_url: str) -> None:
-    engine = sa.create_engine(database_url)
-    with engine.begin() as connection:
-        for table in reversed(db.metadata.sorted_tables):
-            connection.execute(table.delete())
-    engine.dispose()
 
 
 @pytest.fixture(scope="session")

@@ -14,9 +14,7 @@ from dataclasses import dataclass, field
 
 import jwt
 import pytest
-from conftest import PASSWORD
-
-from .conftest import HOW_TO_ENABLE
+from helpers import HOW_TO_ENABLE, PASSWORD
 
 expect = pytest.importorskip("playwright.sync_api", reason=HOW_TO_ENABLE).expect
 pytestmark = pytest.mark.browser

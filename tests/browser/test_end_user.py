@@ -4,9 +4,7 @@ import json
 
 import jwt
 import pytest
-from conftest import HS256_KEY, PASSWORD
-
-from .conftest import HOW_TO_ENABLE
+from helpers import HOW_TO_ENABLE, HS256_KEY, PASSWORD
 
 expect = pytest.importorskip("playwright.sync_api", reason=HOW_TO_ENABLE).expect
 pytestmark = pytest.mark.browser

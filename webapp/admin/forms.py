@@ -1,5 +1,5 @@
 """Admin forms. Field formats are parsed here; SPEC.md's rules are checked by
-`webapp.domain.claims.project_problems`, the same function the token endpoint uses."""
+`webapp.rules.claims.project_problems`, the same function the token endpoint uses."""
 
 import json
 from types import SimpleNamespace
@@ -25,11 +25,11 @@ from wtforms.validators import (
     ValidationError,
 )
 
-from webapp.domain.claims import ENVIRONMENTS, project_problems
-from webapp.domain.encryption import SecretUnreadable
-from webapp.domain.signing import ALGORITHMS, key_problems
 from webapp.extensions import db
 from webapp.models import Project
+from webapp.rules.claims import ENVIRONMENTS, project_problems
+from webapp.rules.encryption import SecretUnreadable
+from webapp.rules.signing import ALGORITHMS, key_problems
 
 SLUG = r"[a-z0-9]+(-[a-z0-9]+)*"
 SLUG_TAKEN = "Another project already has this slug."

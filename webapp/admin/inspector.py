@@ -4,9 +4,9 @@ from flask import render_template
 
 from webapp.admin.blueprint import bp
 from webapp.admin.forms import InspectForm
-from webapp.domain.inspection import inspect_token
 from webapp.extensions import db
 from webapp.models import Project
+from webapp.services.inspection import inspect_token
 
 
 @bp.route("/inspect", methods=["GET", "POST"])

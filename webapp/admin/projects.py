@@ -7,14 +7,14 @@ from sqlalchemy.orm.exc import StaleDataError
 
 from webapp.admin.blueprint import PER_PAGE, bp, contains
 from webapp.admin.forms import SLUG_TAKEN, ProjectForm
-from webapp.domain.claims import InvalidProject, build_claims
-from webapp.domain.encryption import SecretUnreadable
-from webapp.domain.inspection import moment
-from webapp.domain.projects import StaleProject, delete_project, save_project
-from webapp.domain.signing import key_problems
-from webapp.domain.tokens import ProjectCannotSign, issue_token
 from webapp.extensions import db
 from webapp.models import Project
+from webapp.rules.claims import InvalidProject, build_claims
+from webapp.rules.encryption import SecretUnreadable
+from webapp.rules.signing import key_problems
+from webapp.services.inspection import moment
+from webapp.services.projects import StaleProject, delete_project, save_project
+from webapp.services.tokens import ProjectCannotSign, issue_token
 
 CHANGED_ELSEWHERE = (
     "This project was changed by someone else since you opened it. Your input is kept "

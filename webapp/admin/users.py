@@ -2,9 +2,9 @@ from flask import abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
 from webapp.admin.blueprint import PER_PAGE, bp, contains
-from webapp.domain.users import LastAdmin, set_flag
 from webapp.extensions import db
 from webapp.models import User
+from webapp.services.users import LastAdmin, set_flag
 
 # What the buttons on the users page may change: (flag, value, what to say) by action name.
 ACTIONS = {

@@ -2,9 +2,9 @@ from flask import Blueprint, abort, current_app, jsonify, request
 from flask_login import current_user
 
 from webapp.api.cors import cors_headers, preflight_headers
-from webapp.domain.tokens import ProjectCannotSign, issue_token
 from webapp.extensions import csrf, db
 from webapp.models import Project
+from webapp.services.tokens import ProjectCannotSign, issue_token
 
 bp = Blueprint("api", __name__)
 # Issuing a token changes nothing, and CORS keeps other sites from reading one.

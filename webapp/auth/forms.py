@@ -2,8 +2,8 @@ from flask_wtf import FlaskForm
 from wtforms import BooleanField, EmailField, PasswordField, SelectField, SubmitField
 from wtforms.validators import DataRequired, Email, Length, ValidationError
 
-from webapp.domain.locales import InvalidLocale, locale_choices, normalise_locale
-from webapp.domain.users import MAX_PASSWORD, MIN_PASSWORD, password_problem
+from webapp.rules.locales import InvalidLocale, locale_choices, normalise_locale
+from webapp.services.users import MAX_PASSWORD, MIN_PASSWORD, password_problem
 
 
 def locale_filter(value: str | None) -> str | None:

@@ -14,11 +14,11 @@ from werkzeug.security import check_password_hash, generate_password_hash
 
 from webapp.auth.forms import LocaleForm, LoginForm, PasswordForm, RegisterForm
 from webapp.auth.next_url import safe_next_url
-from webapp.domain.locales import best_locale
-from webapp.domain.users import create_user
 from webapp.extensions import db
 from webapp.models import User
 from webapp.models.types import utcnow
+from webapp.rules.locales import best_locale
+from webapp.services.users import create_user
 
 bp = Blueprint("auth", __name__)
 

@@ -2,8 +2,8 @@ import click
 from flask import current_app
 from flask.cli import with_appcontext
 
-from webapp.domain.users import active_admin_count
-from webapp.setup.codes import new_code
+from webapp.services.setup_codes import new_code
+from webapp.services.users import active_admin_count
 
 
 @click.command("setup-link")

@@ -4,10 +4,10 @@ import click
 from email_validator import EmailNotValidError, validate_email
 from flask.cli import AppGroup
 
-from webapp.domain.locales import DEFAULT_LOCALE, InvalidLocale, normalise_locale
-from webapp.domain.users import LastAdmin, create_user, password_problem, set_flag
 from webapp.extensions import db
 from webapp.models import User
+from webapp.rules.locales import DEFAULT_LOCALE, InvalidLocale, normalise_locale
+from webapp.services.users import LastAdmin, create_user, password_problem, set_flag
 
 group = AppGroup("users", help="Manage accounts.")
 

@@ -6,11 +6,12 @@ from typing import Any
 from sqlalchemy import JSON, CheckConstraint, Index, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from webapp.domain.claims import ENVIRONMENTS
-from webapp.domain.encryption import fingerprint
-from webapp.domain.signing import ALGORITHMS
-from webapp.extensions import db, secret_box
+from webapp.extensions import db
 from webapp.models.types import UTCDateTime, utcnow
+from webapp.rules.claims import ENVIRONMENTS
+from webapp.rules.encryption import fingerprint
+from webapp.rules.signing import ALGORITHMS
+from webapp.secret_box import secret_box
 
 
 class Project(db.Model):

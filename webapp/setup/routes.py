@@ -3,10 +3,10 @@ from flask_login import login_user
 from wtforms import HiddenField, SubmitField
 
 from webapp.auth.forms import RegisterForm
-from webapp.domain.locales import best_locale
-from webapp.domain.users import active_admin_count, create_user
 from webapp.extensions import db
-from webapp.setup.codes import code_matches, forget_code
+from webapp.rules.locales import best_locale
+from webapp.services.setup_codes import code_matches, forget_code
+from webapp.services.users import active_admin_count, create_user
 
 bp = Blueprint("setup", __name__)
 

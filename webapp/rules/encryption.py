@@ -30,10 +30,6 @@ def load_keys(keys: str) -> MultiFernet:
     return MultiFernet(fernets)
 
 
-def generate_key() -> str:
-    return Fernet.generate_key().decode("ascii")
-
-
 def encrypt(fernet: MultiFernet, value: str) -> str:
     return fernet.encrypt(value.encode("utf-8")).decode("ascii")
 

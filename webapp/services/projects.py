@@ -2,9 +2,9 @@
 
 from typing import Any
 
-from webapp.domain import audit
 from webapp.extensions import db
 from webapp.models import Project, User
+from webapp.services import audit
 
 
 class StaleProject(Exception):

@@ -2,9 +2,9 @@
 
 from typing import Literal
 
-from webapp.domain import audit
 from webapp.extensions import db
 from webapp.models import User
+from webapp.services import audit
 
 MIN_PASSWORD = 12
 MAX_PASSWORD = 1024  # bounds the work one sign-in costs the server

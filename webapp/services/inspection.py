@@ -7,10 +7,10 @@ from typing import Any
 
 import jwt
 
-from webapp.domain.claims import RESERVED_CLAIMS, project_problems
-from webapp.domain.encryption import SecretUnreadable
-from webapp.domain.signing import ALGORITHMS, UnusableKey, verify
 from webapp.models import Project
+from webapp.rules.claims import RESERVED_CLAIMS, project_problems
+from webapp.rules.encryption import SecretUnreadable
+from webapp.rules.signing import ALGORITHMS, UnusableKey, verify
 
 VENDOR_CLAIMS = {
     "sm-session-server",

@@ -11,7 +11,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any, Protocol
 from urllib.parse import urlsplit
 
-from webapp.domain.signing import ALGORITHMS
+from webapp.rules.signing import ALGORITHMS
 
 ENVIRONMENTS = ("development", "production")
 MIN_LIFETIME, MAX_LIFETIME = 60, 86_400

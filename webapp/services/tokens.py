@@ -4,10 +4,10 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-from webapp.domain.claims import InvalidProject, build_claims
-from webapp.domain.encryption import SecretUnreadable
-from webapp.domain.signing import UnusableKey, sign
 from webapp.models import Project, User
+from webapp.rules.claims import InvalidProject, build_claims
+from webapp.rules.encryption import SecretUnreadable
+from webapp.rules.signing import UnusableKey, sign
 
 
 class ProjectCannotSign(Exception):

@@ -1,1 +1,0 @@
-"""Domain rules as plain functions: they take what they need and know nothing of requests."""
