@@ -9,21 +9,12 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from webapp.rules.claims import (
-    RESERVED_CLAIMS,
-    InvalidProject,
-    build_claims,
-    project_problems,
-)
+from webapp.rules.claims import RESERVED_CLAIMS, VENDOR_CLAIMS, build_claims, project_problems
+from webapp.rules.problems import InvalidProject
 from webapp.rules.signing import sign
+from webapp.rules.wording import describe
 
 NOW = 1_800_000_000
-VENDOR_CLAIMS = {
-    "sm-session-server",
-    "sm-control",
-    "sm-control-via-browser",
-    "sm-control-cookie-header",
-}
 
 
 def project(**fields) -> SimpleNamespace:
@@ -43,7 +34,11 @@ def project(**fields) -> SimpleNamespace:
 
 
 def problems_of(**fields) -> dict[str, list[str]]:
-    return project_problems(project(**fields))
+    """The problems as an admin reads them, by field."""
+    worded: dict[str, list[str]] = {}
+    for problem in project_problems(project(**fields)):
+        worded.setdefault(problem.field, []).append(describe(problem))
+    return worded
 
 
 def test_a_plain_production_project_is_fine():
@@ -122,7 +117,7 @@ def test_localhost_orchestration_with_control_via_browser_in_development_is_fine
 def test_builder_refuses_a_project_that_breaks_a_rule():
     with pytest.raises(InvalidProject) as refusal:
         build_claims(project(custom_claims={"sm-x": 1}), "u", "en-US", now=NOW, nbf_leeway=30)
-    assert "custom_claims" in refusal.value.problems
+    assert "custom_claims" in refusal.value.fields()
 
 
 # Generated projects are mostly sound, with the mistakes admins, imports and hand edits make
@@ -197,7 +192,7 @@ def test_a_token_obeys_every_rule_or_is_refused(settings, user_id, leeway):
     try:
         claims = build_claims(settings, user_id, "de-DE", now=NOW, nbf_leeway=leeway)
     except InvalidProject as refusal:
-        assert refusal.problems and all(refusal.problems.values())
+        assert refusal.problems and all(problem.field for problem in refusal.problems)
         return
     assert_obeys_spec(claims, settings, user_id, "de-DE")
     token = sign(claims, "s" * 64, settings.algorithm)

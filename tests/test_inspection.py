@@ -46,15 +46,18 @@ def test_a_clean_vendor_token_breaks_nothing():
         ({"sm-foo": 1}, "may not begin with “sm-”"),
         (
             {"sm-control-via-browser": True, "sm-control": "wss://o.example.com"},
-            "Control via browser is only allowed in development projects.",
+            "sm-control-via-browser: true is only allowed in development projects.",
         ),
-        ({"sm-control-via-browser": True}, "Control via browser needs an orchestration URL."),
-        ({"sm-control": "ws://localhost:8080"}, "A localhost orchestration server"),
-        ({"sm-control-via-browser": "yes"}, "Control via browser must be true or false."),
+        (
+            {"sm-control-via-browser": True},
+            "sm-control-via-browser: true needs sm-control, the orchestration URL.",
+        ),
+        ({"sm-control": "ws://localhost:8080"}, "sm-control: a localhost orchestration server"),
+        ({"sm-control-via-browser": "yes"}, "sm-control-via-browser: must be true or false."),
         ({"iat": "now"}, "iat must be a whole number of seconds."),
         ({"nbf": NOW + 10}, "nbf is later than iat"),
         ({"exp": NOW}, "exp is not after iat"),
-        ({"exp": NOW + 90_000}, "exp: Choose between 60 and 86,400 seconds."),
+        ({"exp": NOW + 90_000}, "exp: the lifetime (exp − iat) must be 60 to 86,400 seconds."),
     ],
 )
 def test_each_broken_rule_is_named(claims, problem):

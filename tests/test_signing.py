@@ -3,7 +3,15 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
-from webapp.rules.signing import UnusableKey, key_problems, sign
+from webapp.rules.signing import UnusableKey, sign
+from webapp.rules.signing import key_problems as key_problems_as_data
+from webapp.rules.wording import describe
+
+
+def key_problems(key: str, algorithm: str) -> tuple[list[str], list[str]]:
+    """(errors, warnings) as an admin reads them."""
+    errors, warnings = key_problems_as_data(key, algorithm)
+    return [describe(e) for e in errors], [describe(w) for w in warnings]
 
 
 def pem(private) -> str:

@@ -25,6 +25,10 @@ NAME, SLUG = "Shop assistant", "shop-assistant"
 KEY = "a-vendor-shared-secret-for-the-browser-test"
 OLD_ISSUER, NEW_ISSUER = "sm-abcdef123456789", "sm-fedcba987654321"
 VIA_BROWSER_ONLY_IN_DEVELOPMENT = "Control via browser is only allowed in development projects."
+# The inspector words the same rule about a token's claim.
+TOKEN_VIA_BROWSER_ONLY_IN_DEVELOPMENT = (
+    "sm-control-via-browser: true is only allowed in development projects."
+)
 
 
 @dataclass
@@ -292,7 +296,7 @@ def inspect(page, token: str, screenshot, visits: Visits) -> None:
     problems = page.locator("#problems")
     expect(problems).to_contain_text("sm-session-server is missing")
     expect(problems).to_contain_text("may not begin with “sm-”")
-    expect(problems).to_contain_text(VIA_BROWSER_ONLY_IN_DEVELOPMENT)
+    expect(problems).to_contain_text(TOKEN_VIA_BROWSER_ONLY_IN_DEVELOPMENT)
     expect(problems.get_by_role("listitem").filter(has_text="sm-foo")).to_have_count(1)
     visits.keep(page, "inspector, broken token")
     screenshot(page, "admin-inspect")

@@ -7,12 +7,6 @@ bp = Blueprint("admin", __name__, url_prefix="/admin")
 PER_PAGE = 50
 
 
-def contains(text: str) -> str:
-    """A LIKE pattern that matches `text` anywhere, its own % and _ taken literally."""
-    escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-    return f"%{escaped}%"
-
-
 @bp.before_request
 def require_admin():
     """Every admin route, present and future, passes here: one rule, in one place."""

@@ -1,8 +1,8 @@
-"""Admin forms. Field formats are parsed here; SPEC.md's rules are checked by
-`webapp.rules.claims.project_problems`, the same function the token endpoint uses."""
+"""Admin forms. They parse what was typed into values; every rule about those values is the
+services' (`webapp.services.projects.check_project`), and the forms only word its problems."""
 
 import json
-from types import SimpleNamespace
+from collections.abc import Iterable
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -16,23 +16,14 @@ from wtforms import (
     SubmitField,
     TextAreaField,
 )
-from wtforms.validators import (
-    DataRequired,
-    InputRequired,
-    Length,
-    Optional,
-    Regexp,
-    ValidationError,
-)
+from wtforms.validators import DataRequired, InputRequired
 
-from webapp.extensions import db
 from webapp.models import Project
-from webapp.rules.claims import ENVIRONMENTS, project_problems
-from webapp.rules.encryption import SecretUnreadable
-from webapp.rules.signing import ALGORITHMS, key_problems
-
-SLUG = r"[a-z0-9]+(-[a-z0-9]+)*"
-SLUG_TAKEN = "Another project already has this slug."
+from webapp.rules.claims import ENVIRONMENTS
+from webapp.rules.problems import Problem
+from webapp.rules.signing import ALGORITHMS
+from webapp.rules.wording import describe
+from webapp.services.projects import check_project
 
 
 def strip_or_none(value: str | None) -> str | None:
@@ -132,34 +123,24 @@ class SecretField(TextAreaField):
 
 
 class ProjectForm(FlaskForm):
-    name = StringField("Name", [DataRequired(), Length(max=120)])
+    name = StringField("Name", filters=[strip_or_none])
     slug = StringField(
         "Slug",
-        [
-            DataRequired(),
-            Length(max=64),
-            Regexp(
-                SLUG,
-                message="Use lower-case letters, digits and single hyphens, e.g. shop-assistant.",
-            ),
-        ],
+        filters=[strip_or_none],
         description="Part of the token URL: /auth/authorize?project=<slug>.",
     )
     session_server = StringField(
         "Session server",
-        [DataRequired()],
         filters=[session_server_host],
         description="The Digital Person server from the Soul Machines console: a host or a URL.",
     )
     orchestration_url = StringField(
         "Orchestration URL",
-        [Optional()],
         filters=[strip_or_none],
         description="Optional: wss://host:port of your orchestration server.",
     )
     issuer = StringField(
         "Issuer",
-        [DataRequired(), Length(max=255)],
         filters=[strip_or_none],
         description="The key name Soul Machines assigned, e.g. sm-abcdef123456789.",
     )
@@ -193,11 +174,8 @@ class ProjectForm(FlaskForm):
 
     def __init__(self, *args, project: Project | None = None, **kwargs):
         super().__init__(*args, obj=project, **kwargs)
-        self.project = project
-        self.key_warnings: list[str] = []
-        if project is None:
-            self.signing_key.validators = [DataRequired(message="Enter the signing key.")]
-        else:
+        self.project = project or Project()
+        if project is not None:
             self.signing_key.description = (
                 f"Current key: {project.signing_key_fingerprint}. Leave empty to keep it."
             )
@@ -215,37 +193,25 @@ class ProjectForm(FlaskForm):
         """The project's settings from the form: an allow-list, never every posted field."""
         return {field: self[field].data for field in Project.SETTINGS}
 
-    def validate_slug(self, field: StringField) -> None:
-        if field.data == "new":
-            raise ValidationError(
-                "“new” is taken by the page that creates projects; choose another."
-            )
-        taken = db.session.scalar(db.select(Project.id).filter_by(slug=field.data))
-        if taken is not None and (self.project is None or taken != self.project.id):
-            raise ValidationError(SLUG_TAKEN)
-
     def validate(self, extra_validators=None) -> bool:
-        valid = super().validate(extra_validators)
-        for field, messages in project_problems(SimpleNamespace(**self.values())).items():
-            if not self[field].errors:  # one explanation per field is enough
-                self[field].errors = [*self[field].errors, *messages]
-                valid = False
-        return self.check_key() and valid
+        """Parse the fields, then show every rule the values break beside its field."""
+        parsed = super().validate(extra_validators)
+        errors, _warnings = check_project(
+            self.project, self.values(), new_key=self.signing_key.data or None
+        )
+        self.show_problems(errors)
+        return parsed and not errors
 
-    def check_key(self) -> bool:
-        key = self.signing_key.data
-        if not key and self.project is not None:
-            try:
-                key = self.project.decrypt_signing_key()
-            except SecretUnreadable:
-                self.signing_key.errors = ["The stored key cannot be decrypted: enter it again."]
-                return False
-        if not key:
-            return False
-        errors, self.key_warnings = key_problems(key, self.algorithm.data)
-        if errors:
-            self.signing_key.errors = [*self.signing_key.errors, *errors]
-        return not errors
+    def show_problems(self, problems: Iterable[Problem]) -> None:
+        """Each problem beside its field; a field that could not be parsed keeps only that
+        explanation, since the rules judged an empty value."""
+        unparsed = {name for name, field in self._fields.items() if field.errors}
+        for problem in problems:
+            field = self._fields.get(problem.field)
+            if field is None:
+                self.form_errors.append(describe(problem))
+            elif problem.field not in unparsed:
+                field.errors = [*field.errors, describe(problem)]
 
 
 class InspectForm(FlaskForm):

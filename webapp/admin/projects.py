@@ -2,30 +2,19 @@ import time
 
 from flask import current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user
-from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm.exc import StaleDataError
 
-from webapp.admin.blueprint import PER_PAGE, bp, contains
-from webapp.admin.forms import SLUG_TAKEN, ProjectForm
+from webapp.admin.blueprint import PER_PAGE, bp
+from webapp.admin.forms import ProjectForm
 from webapp.extensions import db
 from webapp.models import Project
-from webapp.rules.claims import InvalidProject, build_claims
+from webapp.rules.claims import build_claims
 from webapp.rules.encryption import SecretUnreadable
+from webapp.rules.problems import InvalidProject, Problem
 from webapp.rules.signing import key_problems
+from webapp.rules.wording import describe
 from webapp.services.inspection import moment
 from webapp.services.projects import StaleProject, delete_project, save_project
 from webapp.services.tokens import ProjectCannotSign, issue_token
-
-CHANGED_ELSEWHERE = (
-    "This project was changed by someone else since you opened it. Your input is kept "
-    "below; open the project again to see their changes before you save."
-)
-DEFAULT_TAKEN = "Another project was made the default at the same moment. Save again."
-
-
-def clash_message(error: IntegrityError) -> str:
-    """Which unique rule a concurrent save broke: the slug, or the one default project."""
-    return DEFAULT_TAKEN if "is_default" in str(error.orig) else SLUG_TAKEN
 
 
 def project_or_404(slug: str) -> Project:
@@ -33,10 +22,9 @@ def project_or_404(slug: str) -> Project:
 
 
 def search_filter(query: str):
-    pattern = contains(query.lower())
     return db.or_(
-        db.func.lower(Project.name).like(pattern, escape="\\"),
-        Project.slug.like(pattern, escape="\\"),
+        Project.name.icontains(query, autoescape=True),
+        Project.slug.icontains(query, autoescape=True),
     )
 
 
@@ -52,32 +40,42 @@ def projects():
 
 def key_warnings(project: Project) -> list[str]:
     try:
-        return key_problems(project.decrypt_signing_key(), project.algorithm)[1]
+        warnings = key_problems(project.decrypt_signing_key(), project.algorithm)[1]
     except SecretUnreadable as error:
         return [f"The signing key {error}."]
+    return [describe(warning) for warning in warnings]
 
 
-def saved(form: ProjectForm, project: Project):
-    flash(f"Saved “{project.name}”.")
-    for warning in form.key_warnings:
-        flash(warning, "warning")
-    return redirect(url_for("admin.edit_project", slug=project.slug))
+def save(form: ProjectForm, project: Project, expected_version: int | None = None):
+    """Save through the one gate; a refusal is shown on the form, with the input kept."""
+    try:
+        warnings = save_project(
+            project,
+            form.values(),
+            new_key=form.signing_key.data or None,
+            actor=current_user,
+            expected_version=expected_version,
+        )
+        db.session.commit()
+    except InvalidProject as refusal:
+        db.session.rollback()
+        form.show_problems(refusal.problems)
+    except StaleProject:
+        db.session.rollback()
+        form.form_errors.append(describe(Problem("version", "stale")))
+    else:
+        flash(f"Saved “{project.name}”.")
+        for warning in warnings:
+            flash(describe(warning), "warning")
+        return redirect(url_for("admin.edit_project", slug=project.slug))
+    return None
 
 
 @bp.route("/projects/new", methods=["GET", "POST"])
 def new_project():
     form = ProjectForm()
-    if form.validate_on_submit():
-        project = Project()
-        try:
-            save_project(project, form.values(), new_key=form.signing_key.data, actor=current_user)
-            db.session.commit()
-        except IntegrityError as error:
-            # Another admin took the slug, or the default, between our check and our insert.
-            db.session.rollback()
-            form.form_errors.append(clash_message(error))
-        else:
-            return saved(form, project)
+    if form.validate_on_submit() and (done := save(form, Project())):
+        return done
     return render_template("admin/project_form.html", form=form, project=None)
 
 
@@ -85,25 +83,9 @@ def new_project():
 def edit_project(slug: str):
     project = project_or_404(slug)
     form = ProjectForm(project=project)
-    if form.validate_on_submit():
-        try:
-            save_project(
-                project,
-                form.values(),
-                new_key=form.signing_key.data or None,
-                actor=current_user,
-                # A form that says nothing of its version cannot prove it is current.
-                expected_version=form.opened_version() or -1,
-            )
-            db.session.commit()
-        except (StaleProject, StaleDataError):
-            db.session.rollback()
-            form.form_errors.append(CHANGED_ELSEWHERE)
-        except IntegrityError as error:
-            db.session.rollback()
-            form.form_errors.append(clash_message(error))
-        else:
-            return saved(form, project)
+    # A form that says nothing of its version cannot prove it is current.
+    if form.validate_on_submit() and (done := save(form, project, form.opened_version() or -1)):
+        return done
     return render_template(
         "admin/project_form.html", form=form, project=project, warnings=key_warnings(project)
     )
@@ -127,7 +109,7 @@ def preview_project(slug: str):
     project = project_or_404(slug)
     leeway = current_app.config["TOKEN_NBF_LEEWAY"]
     header = {"alg": project.algorithm, "typ": "JWT"}
-    claims, problems, issued, refusal = None, {}, None, None
+    claims, problems, issued, refusal = None, [], None, None
     if request.method == "POST":
         try:
             issued = issue_token(project, current_user, nbf_leeway=leeway)
@@ -144,7 +126,7 @@ def preview_project(slug: str):
                 nbf_leeway=leeway,
             )
         except InvalidProject as error:
-            problems = error.problems
+            problems = [describe(problem) for problem in error.problems]
     return render_template(
         "admin/project_preview.html",
         expires=moment(issued.expires_at, int(time.time())) if issued else None,

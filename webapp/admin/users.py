@@ -1,7 +1,7 @@
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
-from webapp.admin.blueprint import PER_PAGE, bp, contains
+from webapp.admin.blueprint import PER_PAGE, bp
 from webapp.extensions import db
 from webapp.models import User
 from webapp.services.users import LastAdmin, set_flag
@@ -17,10 +17,10 @@ ACTIONS = {
 
 @bp.get("/users")
 def users():
-    query = request.args.get("q", "").strip().lower()
+    query = request.args.get("q", "").strip()
     select = db.select(User).order_by(User.email)
     if query:
-        select = select.where(User.email.like(contains(query), escape="\\"))
+        select = select.where(User.email.icontains(query, autoescape=True))
     page = db.paginate(select, per_page=PER_PAGE, max_per_page=PER_PAGE)
     return render_template("admin/users.html", page=page, query=query)
 

@@ -1,9 +1,10 @@
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, EmailField, PasswordField, SelectField, SubmitField
-from wtforms.validators import DataRequired, Email, Length, ValidationError
+from wtforms.validators import DataRequired, Length, ValidationError
 
+from webapp.rules.emails import InvalidEmail, normalise_email
 from webapp.rules.locales import InvalidLocale, locale_choices, normalise_locale
-from webapp.services.users import MAX_PASSWORD, MIN_PASSWORD, password_problem
+from webapp.rules.passwords import MAX_PASSWORD, MIN_PASSWORD, password_problem
 
 
 def locale_filter(value: str | None) -> str | None:
@@ -30,10 +31,18 @@ class LocaleField(SelectField):
         )
 
 
+def deliverable_address(_form, field: EmailField) -> None:
+    """The same check and spelling the accounts are stored by."""
+    try:
+        normalise_email(field.data or "")
+    except InvalidEmail as error:
+        raise ValidationError(f"Invalid email address. {error}") from None
+
+
 def email_field(label: str = "Email") -> EmailField:
     return EmailField(
         label,
-        validators=[DataRequired(), Email(check_deliverability=False), Length(max=254)],
+        validators=[DataRequired(), Length(max=254), deliverable_address],
         render_kw={"autocomplete": "email"},
     )
 

@@ -9,16 +9,15 @@ from flask import (
     url_for,
 )
 from flask_login import current_user, login_required, login_user, logout_user
-from sqlalchemy.exc import IntegrityError
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from webapp.auth.forms import LocaleForm, LoginForm, PasswordForm, RegisterForm
 from webapp.auth.next_url import safe_next_url
+from webapp.auth.signup import open_account
 from webapp.extensions import db
 from webapp.models import User
 from webapp.models.types import utcnow
 from webapp.rules.locales import best_locale
-from webapp.services.users import create_user
 
 bp = Blueprint("auth", __name__)
 
@@ -38,20 +37,15 @@ def register():
     form = RegisterForm()
     if request.method == "GET":
         form.locale.data = best_locale(request.accept_languages.values())
-    if form.validate_on_submit():
-        try:
-            user = create_user(
-                form.email.data, form.password.data, form.locale.data, is_admin=False, actor="self"
-            )
-            db.session.commit()
-        except IntegrityError:
-            # The email was already taken, so the unique constraint refused the row.
-            db.session.rollback()
-            form.email.errors.append("That email already has an account. Sign in instead.")
-        else:
-            login_user(user)
-            flash("Welcome! Your account is ready.")
-            return redirect(url_for("main.index"))
+    if form.validate_on_submit() and (
+        done := open_account(
+            form,
+            is_admin=False,
+            welcome="Welcome! Your account is ready.",
+            then=url_for("main.index"),
+        )
+    ):
+        return done
     return render_template("auth/register.html", form=form)
 
 

@@ -1,13 +1,13 @@
 import sys
 
 import click
-from email_validator import EmailNotValidError, validate_email
 from flask.cli import AppGroup
 
 from webapp.extensions import db
 from webapp.models import User
+from webapp.rules.emails import InvalidEmail, normalise_email
 from webapp.rules.locales import DEFAULT_LOCALE, InvalidLocale, normalise_locale
-from webapp.services.users import LastAdmin, create_user, password_problem, set_flag
+from webapp.services.users import EmailTaken, InvalidAccount, LastAdmin, create_user, set_flag
 
 group = AppGroup("users", help="Manage accounts.")
 
@@ -32,19 +32,23 @@ def read_password(from_stdin: bool) -> str:
 @click.option("--password-stdin", is_flag=True, help="Read the password from standard input.")
 def create(email: str, admin: bool, locale: str, password_stdin: bool) -> None:
     """Make a user; prompts for the password unless --password-stdin."""
+    # Before asking for a password that would be wasted; create_user checks all again.
     try:
-        email = validate_email(email, check_deliverability=False).normalized
-        locale = normalise_locale(locale)
-    except (EmailNotValidError, InvalidLocale) as error:
+        normalise_email(email), normalise_locale(locale)
+    except (InvalidEmail, InvalidLocale) as error:
         raise click.BadParameter(str(error)) from None
     if User.by_email(email):
         raise click.ClickException(f"{email} already has an account.")
     password = read_password(password_stdin)
-    if problem := password_problem(password):
-        raise click.ClickException(f"Password refused. {problem}")
-    create_user(email, password, locale, is_admin=admin, actor=None)
-    db.session.commit()
-    click.echo(f"Created {'admin' if admin else 'user'} {email.lower()}.")
+    try:
+        user = create_user(email, password, locale, is_admin=admin, actor=None)
+        db.session.commit()
+    except EmailTaken:
+        raise click.ClickException(f"{email} already has an account.") from None
+    except InvalidAccount as refusal:
+        reasons = " ".join(problem.params["message"] for problem in refusal.problems)
+        raise click.ClickException(f"Not created. {reasons}") from None
+    click.echo(f"Created {'admin' if admin else 'user'} {user.email}.")
 
 
 @group.command("list")

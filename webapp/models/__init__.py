@@ -1,7 +1,7 @@
 """The database models; import them from here."""
 
-from webapp.models.audit import AuditEvent
+from webapp.models.audit import AuditAction, AuditEvent
 from webapp.models.project import Project
 from webapp.models.user import User
 
-__all__ = ["AuditEvent", "Project", "User"]
+__all__ = ["AuditAction", "AuditEvent", "Project", "User"]

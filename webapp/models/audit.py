@@ -1,14 +1,39 @@
 """The audit trail: one append-only row per change an admin (or the command line) makes."""
 
 from datetime import datetime
+from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, ForeignKey, Index, Integer, String, event
+from sqlalchemy import JSON, BigInteger, Enum, ForeignKey, Index, Integer, String, event
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from webapp.extensions import db
 from webapp.models.types import UTCDateTime, utcnow
 from webapp.models.user import User
+
+
+class AuditAction(StrEnum):
+    CREATE = "create"
+    UPDATE = "update"
+    DELETE = "delete"
+    GRANT_ADMIN = "grant_admin"
+    REMOVE_ADMIN = "remove_admin"
+    ENABLE = "enable"
+    DISABLE = "disable"
+
+    @property
+    def label(self) -> str:
+        return self.value.replace("_", " ")
+
+    @property
+    def shows_before(self) -> bool:
+        """A creation has no before; its changes are the new values alone."""
+        return self is not AuditAction.CREATE
+
+    @property
+    def shows_after(self) -> bool:
+        """A deletion has no after; its changes are the last values alone."""
+        return self is not AuditAction.DELETE
 
 
 class AuditEvent(db.Model):
@@ -30,7 +55,16 @@ class AuditEvent(db.Model):
     # No foreign key: the trail outlives what it describes.
     target_id: Mapped[int | None]
     target_label: Mapped[str] = mapped_column(String(254))  # slug or email at the time
-    action: Mapped[str] = mapped_column(String(40))
+    # No CHECK constraint: new kinds of event must not need a migration of the whole trail.
+    action: Mapped[AuditAction] = mapped_column(
+        Enum(
+            AuditAction,
+            native_enum=False,
+            create_constraint=False,
+            length=40,
+            values_callable=lambda members: [member.value for member in members],
+        )
+    )
     # {"field": {"before": …, "after": …}}, secrets only as fingerprints.
     changes: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
 

@@ -3,21 +3,33 @@
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, CheckConstraint, Index, String, Text, text
+from sqlalchemy import JSON, CheckConstraint, Enum, Index, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from webapp.extensions import db
 from webapp.models.types import UTCDateTime, utcnow
-from webapp.rules.claims import ENVIRONMENTS
+from webapp.rules.claims import Environment
 from webapp.rules.encryption import fingerprint
-from webapp.rules.signing import ALGORITHMS
+from webapp.rules.signing import Algorithm
 from webapp.secret_box import secret_box
+
+
+def stored_enum(enum: type[Algorithm] | type[Environment], name: str) -> Enum:
+    """A VARCHAR holding the enum's values, guarded by a CHECK on every database."""
+    return Enum(
+        enum,
+        name=name,
+        native_enum=False,
+        create_constraint=True,
+        values_callable=lambda members: [member.value for member in members],
+    )
 
 
 class Project(db.Model):
     __tablename__ = "projects"
 
     # What an admin configures, apart from the signing key (set through set_signing_key).
+    # Only these are ever written from a form, a command or an imported file.
     SETTINGS = (
         "name",
         "slug",
@@ -34,9 +46,20 @@ class Project(db.Model):
         "is_default",
         "enabled",
     )
+    # What a new project starts with when a setting is not given.
+    DEFAULTS = {
+        "orchestration_url": None,
+        "algorithm": Algorithm.HS256,
+        "token_lifetime": 1800,
+        "environment": Environment.production,
+        "control_via_browser": False,
+        "control_cookie_header": None,
+        "allowed_origins": [],
+        "custom_claims": {},
+        "is_default": False,
+        "enabled": True,
+    }
     __table_args__ = (
-        CheckConstraint(f"environment IN {ENVIRONMENTS!r}", name="environment"),
-        CheckConstraint(f"algorithm IN {ALGORITHMS!r}", name="algorithm"),
         CheckConstraint("token_lifetime > 0", name="token_lifetime"),
         # At most one default project, guarded by the database as well as the admin form.
         Index(
@@ -57,15 +80,19 @@ class Project(db.Model):
     issuer: Mapped[str] = mapped_column(String(255))
     signing_key_encrypted: Mapped[str] = mapped_column(Text)
     signing_key_fingerprint: Mapped[str] = mapped_column(String(8))
-    algorithm: Mapped[str] = mapped_column(String(5), default="HS256")
-    token_lifetime: Mapped[int] = mapped_column(default=1800)
-    environment: Mapped[str] = mapped_column(String(11), default="production")
-    control_via_browser: Mapped[bool] = mapped_column(default=False)
+    algorithm: Mapped[Algorithm] = mapped_column(
+        stored_enum(Algorithm, "algorithm"), default=DEFAULTS["algorithm"]
+    )
+    token_lifetime: Mapped[int] = mapped_column(default=DEFAULTS["token_lifetime"])
+    environment: Mapped[Environment] = mapped_column(
+        stored_enum(Environment, "environment"), default=DEFAULTS["environment"]
+    )
+    control_via_browser: Mapped[bool] = mapped_column(default=DEFAULTS["control_via_browser"])
     control_cookie_header: Mapped[str | None] = mapped_column(String(4096))
     allowed_origins: Mapped[list[str]] = mapped_column(JSON, default=list)
     custom_claims: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
-    is_default: Mapped[bool] = mapped_column(default=False)
-    enabled: Mapped[bool] = mapped_column(default=True)
+    is_default: Mapped[bool] = mapped_column(default=DEFAULTS["is_default"])
+    enabled: Mapped[bool] = mapped_column(default=DEFAULTS["enabled"])
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
     # Optimistic locking: an UPDATE that finds another version fails instead of overwriting.

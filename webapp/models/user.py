@@ -10,11 +10,7 @@ from werkzeug.security import check_password_hash, generate_password_hash
 
 from webapp.extensions import db
 from webapp.models.types import UTCDateTime, utcnow
-
-
-def normalise_email(email: str) -> str:
-    """Emails are unique case-insensitively: keep them trimmed and lower-cased."""
-    return email.strip().lower()
+from webapp.rules.emails import InvalidEmail, normalise_email
 
 
 class User(UserMixin, db.Model):
@@ -53,7 +49,11 @@ class User(UserMixin, db.Model):
 
     @classmethod
     def by_email(cls, email: str) -> "User | None":
-        return db.session.scalar(db.select(cls).filter_by(email=normalise_email(email)))
+        try:
+            address = normalise_email(email)
+        except InvalidEmail:
+            return None
+        return db.session.scalar(db.select(cls).filter_by(email=address))
 
     def __repr__(self) -> str:
         return f"<User {self.email}>"

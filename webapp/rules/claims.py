@@ -1,22 +1,40 @@
 """The claims a Soul Machines token carries, and every rule of SPEC.md about them.
 
-`project_problems` is the one place the rules live: the admin form calls it to show errors
-beside fields, and `build_claims` calls it to refuse a project that breaks one.
+`project_problems` is the one place the token rules live: saving a project, checking stored
+projects, the token inspector and `build_claims` all call it.
 """
 
 import json
 import re
 import uuid
 from collections.abc import Mapping, Sequence
+from enum import StrEnum
 from typing import Any, Protocol
 from urllib.parse import urlsplit
 
+from webapp.rules.problems import InvalidProject, Problem
 from webapp.rules.signing import ALGORITHMS
 
-ENVIRONMENTS = ("development", "production")
+
+class Environment(StrEnum):
+    development = "development"
+    production = "production"
+
+
+ENVIRONMENTS = tuple(Environment)
 MIN_LIFETIME, MAX_LIFETIME = 60, 86_400
 MAX_URL = 2048
 VENDOR_PREFIX = "sm-"
+# The claims a project's settings fill, in the order tokens carry them:
+# (claim, setting, always carried; otherwise only when the setting has a value).
+SETTING_CLAIMS = (
+    ("iss", "issuer", True),
+    ("sm-session-server", "session_server", True),
+    ("sm-control", "orchestration_url", False),
+    ("sm-control-via-browser", "control_via_browser", True),
+    ("sm-control-cookie-header", "control_cookie_header", False),
+)
+VENDOR_CLAIMS = frozenset(claim for claim, _, _ in SETTING_CLAIMS if claim.startswith("sm-"))
 # Registered JWT claims (RFC 7519) and the ones this issuer always sets.
 RESERVED_CLAIMS = frozenset({"iss", "sub", "aud", "exp", "nbf", "iat", "jti", "user_id", "locale"})
 LOCAL_HOSTS = frozenset({"localhost", "127.0.0.1", "::1", "[::1]"})
@@ -31,7 +49,7 @@ ORIGIN = re.compile(r"https?://(\[[0-9a-f:.]+\]|[a-z0-9]([a-z0-9.-]*[a-z0-9])?)(
 
 
 class TokenSettings(Protocol):
-    """What the rules read of a project (the Project model, or a form's unsaved values)."""
+    """What the rules read of a project (the Project model, or values not yet saved)."""
 
     session_server: str
     orchestration_url: str | None
@@ -45,62 +63,45 @@ class TokenSettings(Protocol):
     custom_claims: Mapping[str, Any]
 
 
-class InvalidProject(ValueError):
-    """The project breaks at least one rule; `problems` maps each field to its messages."""
-
-    def __init__(self, problems: dict[str, list[str]]):
-        self.problems = problems
-        super().__init__(
-            "; ".join(f"{field}: {' '.join(msgs)}" for field, msgs in problems.items())
-        )
-
-
-def claim_name_problem(name: object) -> str | None:
+def claim_name_problem(name: object) -> Problem | None:
     """Why a custom claim may not have this name, or None when it may."""
     if not isinstance(name, str) or not name.strip():
-        return "A custom claim needs a name."
+        return Problem("custom_claims", "name_missing")
     if name.lower().startswith(VENDOR_PREFIX):
-        return (
-            f"“{name}”: custom claim names may not begin with “sm-”; Soul Machines reserves them."
-        )
+        return Problem("custom_claims", "vendor_prefix", {"name": name})
     if name.lower() in RESERVED_CLAIMS:
-        return f"“{name}” is set by the issuer itself and cannot be a custom claim."
+        return Problem("custom_claims", "reserved", {"name": name})
     return None
 
 
-def claim_value_problem(name: str, value: object) -> str | None:
+def claim_value_problem(name: str, value: object) -> Problem | None:
     """Token payloads are strict JSON: no NaN or Infinity, nothing JSON cannot hold."""
     try:
         json.dumps(value, allow_nan=False)
     except (TypeError, ValueError):
-        return (
-            f"“{name}” needs a JSON value: text, a finite number, true, false, a list or an object."
-        )
+        return Problem("custom_claims", "value", {"name": name})
     return None
 
 
-def orchestration_url_problems(url: object, settings: TokenSettings) -> list[str]:
-    wanted = "Enter a WebSocket URL such as wss://orchestration.example.com:8080."
+def orchestration_url_problem(url: object, settings: TokenSettings) -> Problem | None:
+    wanted = Problem("orchestration_url", "url")
     if not isinstance(url, str) or len(url) > MAX_URL:
-        return [wanted]
+        return wanted
     try:
         parts = urlsplit(url)
         parts.port  # noqa: B018  (raises ValueError for a port out of range)
     except ValueError:
-        return [wanted]
+        return wanted
     if parts.scheme not in ("wss", "ws") or not parts.hostname:
-        return [wanted]
+        return wanted
     local = parts.hostname in LOCAL_HOSTS
     if parts.scheme == "ws" and not local:
-        return ["Use wss://; plain ws:// is only for a localhost orchestration server."]
+        return Problem("orchestration_url", "plain_ws")
     if local and not (
-        settings.control_via_browser is True and settings.environment == "development"
+        settings.control_via_browser is True and settings.environment == Environment.development
     ):
-        return [
-            "A localhost orchestration server is only reachable with Control via browser, "
-            "which only development projects allow."
-        ]
-    return []
+        return Problem("orchestration_url", "localhost")
+    return None
 
 
 def is_text(value: object, longest: int) -> bool:
@@ -108,61 +109,53 @@ def is_text(value: object, longest: int) -> bool:
     return isinstance(value, str) and len(value) <= longest and not CONTROL_CHARACTERS.search(value)
 
 
-def project_problems(settings: TokenSettings) -> dict[str, list[str]]:
-    """Every rule the project breaks, by field, in words an admin understands.
+def project_problems(settings: TokenSettings) -> list[Problem]:
+    """Every token rule the project breaks.
 
-    Values may come from a form, a database row or a pasted token, so none is trusted to
-    have the right type."""
-    problems: dict[str, list[str]] = {}
-
-    def add(field: str, message: str) -> None:
-        problems.setdefault(field, []).append(message)
+    Values may come from a form, an imported file, a database row or a pasted token, so none
+    is trusted to have the right type."""
+    problems: list[Problem] = []
+    add = problems.append
 
     session_server = settings.session_server
     if not isinstance(session_server, str) or not HOST_NAME.fullmatch(session_server):
-        add("session_server", "Enter the Digital Person server's host, e.g. dh.soulmachines.cloud.")
+        add(Problem("session_server", "host"))
     if not is_text(settings.issuer, 255) or not settings.issuer.strip():
-        add("issuer", "Enter the key name Soul Machines assigned, e.g. sm-abcdef123456789.")
+        add(Problem("issuer", "required"))
     if settings.algorithm not in ALGORITHMS:
-        add("algorithm", f"Choose one of {', '.join(ALGORITHMS)}.")
+        add(Problem("algorithm", "choice", {"choices": ", ".join(ALGORITHMS)}))
     if settings.environment not in ENVIRONMENTS:
-        add("environment", "Choose development or production.")
+        add(Problem("environment", "choice"))
     lifetime = settings.token_lifetime
     if type(lifetime) is not int or not MIN_LIFETIME <= lifetime <= MAX_LIFETIME:
-        add("token_lifetime", f"Choose between {MIN_LIFETIME:,} and {MAX_LIFETIME:,} seconds.")
-    if settings.orchestration_url:
-        for message in orchestration_url_problems(settings.orchestration_url, settings):
-            add("orchestration_url", message)
+        add(Problem("token_lifetime", "range", {"lowest": MIN_LIFETIME, "highest": MAX_LIFETIME}))
+    if settings.orchestration_url and (
+        problem := orchestration_url_problem(settings.orchestration_url, settings)
+    ):
+        add(problem)
     if not isinstance(settings.control_via_browser, bool):
-        add("control_via_browser", "Control via browser must be true or false.")
+        add(Problem("control_via_browser", "boolean"))
     elif settings.control_via_browser:
-        if settings.environment != "development":
-            add(
-                "control_via_browser",
-                "Control via browser is only allowed in development projects.",
-            )
+        if settings.environment != Environment.development:
+            add(Problem("control_via_browser", "development_only"))
         if not settings.orchestration_url:
-            add("control_via_browser", "Control via browser needs an orchestration URL.")
+            add(Problem("control_via_browser", "needs_orchestration"))
     cookie = settings.control_cookie_header
     if cookie is not None and not (isinstance(cookie, str) and COOKIE_HEADER.fullmatch(cookie)):
-        add(
-            "control_cookie_header",
-            "Enter one line of cookies in plain ASCII with no control characters, "
-            "e.g. AWSALB=abc; AWSALBCORS=abc.",
-        )
-    for origin in settings.allowed_origins:
-        if not isinstance(origin, str) or not ORIGIN.fullmatch(origin):
-            add(
-                "allowed_origins",
-                f"“{origin}” is not an origin: write scheme://host[:port], "
-                "with no path and no wildcard.",
-            )
+        add(Problem("control_cookie_header", "cookie"))
+    origins = settings.allowed_origins
+    if not isinstance(origins, list | tuple):
+        add(Problem("allowed_origins", "type"))
+    else:
+        for origin in origins:
+            if not isinstance(origin, str) or not ORIGIN.fullmatch(origin):
+                add(Problem("allowed_origins", "origin", {"origin": origin}))
     if not isinstance(settings.custom_claims, Mapping):
-        add("custom_claims", "Custom claims must be pairs of a name and a value.")
+        add(Problem("custom_claims", "type"))
     else:
         for name, value in settings.custom_claims.items():
-            if message := claim_name_problem(name) or claim_value_problem(name, value):
-                add("custom_claims", message)
+            if problem := claim_name_problem(name) or claim_value_problem(name, value):
+                add(problem)
     return problems
 
 
@@ -172,16 +165,12 @@ def build_claims(
     """The claims of one token, in SPEC.md's order; refuses a project that breaks a rule."""
     if problems := project_problems(settings):
         raise InvalidProject(problems)
-    claims: dict[str, Any] = {
-        "iss": settings.issuer,
-        "sm-session-server": settings.session_server,
-    }
-    if settings.orchestration_url:
-        claims["sm-control"] = settings.orchestration_url
     # The rules above already refuse control via browser outside development or without a URL.
-    claims["sm-control-via-browser"] = settings.control_via_browser
-    if settings.control_cookie_header:
-        claims["sm-control-cookie-header"] = settings.control_cookie_header
+    claims: dict[str, Any] = {
+        claim: getattr(settings, setting)
+        for claim, setting, always in SETTING_CLAIMS
+        if always or getattr(settings, setting)
+    }
     claims.update(
         iat=now,
         nbf=now - nbf_leeway,

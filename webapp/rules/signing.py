@@ -3,6 +3,7 @@
 import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
+from enum import StrEnum
 from typing import Any
 
 import jwt
@@ -10,34 +11,50 @@ from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.hazmat.primitives.serialization import load_pem_private_key
 from jwt.algorithms import HMACAlgorithm
 
+from webapp.rules.problems import Problem
+
+
+class Algorithm(StrEnum):
+    """One per project, chosen by its admin; a request never chooses, and `none` is no choice."""
+
+    HS256 = "HS256"
+    HS384 = "HS384"
+    HS512 = "HS512"
+    RS256 = "RS256"
+    ES256 = "ES256"
+
+
 # HMAC algorithms and the hash output size their key should match (RFC 7518 §3.2).
-HMAC_KEY_BYTES = {"HS256": 32, "HS384": 48, "HS512": 64}
-ALGORITHMS = (*HMAC_KEY_BYTES, "RS256", "ES256")
+HMAC_KEY_BYTES = {Algorithm.HS256: 32, Algorithm.HS384: 48, Algorithm.HS512: 64}
+ALGORITHMS = tuple(Algorithm)
 MIN_RSA_BITS = 2048
 
 
 class UnusableKey(ValueError):
     """The key cannot sign with the project's algorithm."""
 
+    def __init__(self, problem: Problem):
+        self.problem = problem
+        super().__init__(str(problem))
 
-def key_problems(key: str, algorithm: str) -> tuple[list[str], list[str]]:
+
+def key_problems(key: str, algorithm: str) -> tuple[list[Problem], list[Problem]]:
     """(errors, warnings) about a key for an algorithm. A short HMAC key is a warning:
     the vendor chose it, so it is accepted but never silently."""
     if algorithm in HMAC_KEY_BYTES:
         if not key:
-            return ["Enter the signing key Soul Machines shared with you."], []
+            return [Problem("signing_key", "required")], []
         if "-----BEGIN" in key or hmac_secret_refused(key):
-            return [f"{algorithm} signs with a shared secret, not a public or private key."], []
-        size, wanted = len(key.encode("utf-8")), HMAC_KEY_BYTES[algorithm]
+            return [Problem("signing_key", "not_a_secret", {"algorithm": algorithm})], []
+        size, wanted = len(key.encode("utf-8")), HMAC_KEY_BYTES[Algorithm(algorithm)]
         if size < wanted:
-            return [], [
-                f"This key is {size} bytes; {algorithm} keys should be at least {wanted} bytes."
-            ]
+            params = {"size": size, "wanted": wanted, "algorithm": algorithm}
+            return [], [Problem("signing_key", "short", params)]
         return [], []
     try:
         load_private_key(key, algorithm)
     except UnusableKey as error:
-        return [str(error)], []
+        return [error.problem], []
     return [], []
 
 
@@ -54,20 +71,18 @@ def load_private_key(pem: str, algorithm: str) -> rsa.RSAPrivateKey | ec.Ellipti
     try:
         key = load_pem_private_key(pem.encode("utf-8"), password=None)
     except (ValueError, TypeError):
-        raise UnusableKey(
-            f"{algorithm} needs an unencrypted PEM private key (-----BEGIN PRIVATE KEY-----)."
-        ) from None
-    if algorithm == "RS256":
+        raise UnusableKey(Problem("signing_key", "pem", {"algorithm": algorithm})) from None
+    if algorithm == Algorithm.RS256:
         if not isinstance(key, rsa.RSAPrivateKey):
-            raise UnusableKey("RS256 needs an RSA private key.")
+            raise UnusableKey(Problem("signing_key", "rsa"))
         if key.key_size < MIN_RSA_BITS:
-            raise UnusableKey(f"RS256 needs an RSA key of at least {MIN_RSA_BITS} bits.")
+            raise UnusableKey(Problem("signing_key", "rsa_size", {"bits": MIN_RSA_BITS}))
         return key
-    if algorithm == "ES256":
+    if algorithm == Algorithm.ES256:
         if not isinstance(key, ec.EllipticCurvePrivateKey) or key.curve.name != "secp256r1":
-            raise UnusableKey("ES256 needs an elliptic-curve key on P-256 (prime256v1).")
+            raise UnusableKey(Problem("signing_key", "ec"))
         return key
-    raise UnusableKey(f"Unknown algorithm {algorithm}.")
+    raise UnusableKey(Problem("signing_key", "algorithm", {"algorithm": algorithm}))
 
 
 def sign(claims: dict[str, Any], key: str, algorithm: str) -> str:
@@ -77,8 +92,9 @@ def sign(claims: dict[str, Any], key: str, algorithm: str) -> str:
     try:
         with quiet_about_short_keys(key, algorithm):
             return jwt.encode(claims, key, algorithm=algorithm)
-    except jwt.InvalidKeyError as error:
-        raise UnusableKey(str(error)) from None
+    except jwt.InvalidKeyError:
+        problem = Problem("signing_key", "not_a_secret", {"algorithm": algorithm})
+        raise UnusableKey(problem) from None
 
 
 def verify(token: str, key: str, algorithm: str) -> dict[str, Any]:
@@ -91,15 +107,16 @@ def verify(token: str, key: str, algorithm: str) -> dict[str, Any]:
     try:
         with quiet_about_short_keys(key, algorithm):
             return jwt.decode(token, key, algorithms=[algorithm], options=options)
-    except jwt.InvalidKeyError as error:
-        raise UnusableKey(str(error)) from None
+    except jwt.InvalidKeyError:
+        problem = Problem("signing_key", "not_a_secret", {"algorithm": algorithm})
+        raise UnusableKey(problem) from None
 
 
 @contextmanager
 def quiet_about_short_keys(key: str, algorithm: str) -> Iterator[None]:
     """Short vendor keys are accepted and flagged to the admin (key_problems); PyJWT's
     own warning would only repeat that on every token."""
-    if len(key.encode("utf-8")) >= HMAC_KEY_BYTES[algorithm]:
+    if len(key.encode("utf-8")) >= HMAC_KEY_BYTES[Algorithm(algorithm)]:
         yield
         return
     with warnings.catch_warnings():

@@ -3,7 +3,7 @@
 from typing import Any
 
 from webapp.extensions import db
-from webapp.models import AuditEvent, Project, User
+from webapp.models import AuditAction, AuditEvent, Project, User
 
 # What the trail keeps of a project. The signing key appears only as its fingerprint.
 PROJECT_FIELDS = (*Project.SETTINGS, "signing_key_fingerprint")
@@ -28,7 +28,7 @@ def changes(before: dict[str, Any], after: dict[str, Any]) -> dict[str, dict[str
 
 
 def record(
-    action: str,
+    action: AuditAction,
     target: Project | User,
     before: dict[str, Any],
     after: dict[str, Any],

@@ -6,28 +6,35 @@ from types import SimpleNamespace
 from typing import Any
 
 import jwt
+from babel.dates import format_timedelta
 
 from webapp.models import Project
-from webapp.rules.claims import RESERVED_CLAIMS, project_problems
+from webapp.rules.claims import RESERVED_CLAIMS, SETTING_CLAIMS, VENDOR_CLAIMS, project_problems
 from webapp.rules.encryption import SecretUnreadable
 from webapp.rules.signing import ALGORITHMS, UnusableKey, verify
 
-VENDOR_CLAIMS = {
-    "sm-session-server",
-    "sm-control",
-    "sm-control-via-browser",
-    "sm-control-cookie-header",
+# How a broken rule reads when it is a token's claim that breaks it, not a form's field.
+TOKEN_WORDING = {
+    "session_server": "sm-session-server: not a host name such as dh.soulmachines.cloud.",
+    "issuer": "iss: must be the key name Soul Machines assigned, on one line.",
+    "token_lifetime": "exp: the lifetime (exp − iat) must be {lowest:,} to {highest:,} seconds.",
+    "url": "sm-control: not a WebSocket URL such as wss://orchestration.example.com:8080.",
+    "plain_ws": "sm-control: plain ws:// is only for a localhost orchestration server.",
+    "localhost": (
+        "sm-control: a localhost orchestration server needs sm-control-via-browser true, "
+        "which only development projects allow."
+    ),
+    "boolean": "sm-control-via-browser: must be true or false.",
+    "development_only": "sm-control-via-browser: true is only allowed in development projects.",
+    "needs_orchestration": "sm-control-via-browser: true needs sm-control, the orchestration URL.",
+    "cookie": (
+        "sm-control-cookie-header: must be one line of plain ASCII with no control characters."
+    ),
+    "vendor_prefix": "“{name}”: claim names may not begin with “sm-”; Soul Machines reserves them.",
+    "value": "“{name}”: not a strict JSON value (NaN and Infinity are not JSON).",
+    "name_missing": "A claim has an empty name.",
 }
-# Where each project setting shows up in a token.
-SETTING_CLAIMS = {
-    "session_server": "sm-session-server",
-    "orchestration_url": "sm-control",
-    "issuer": "iss",
-    "token_lifetime": "exp",
-    "control_via_browser": "sm-control-via-browser",
-    "control_cookie_header": "sm-control-cookie-header",
-    "custom_claims": "",  # its messages name the claim already
-}
+CLAIM_OF = {setting: claim for claim, setting, _ in SETTING_CLAIMS}
 MANDATORY = ("iss", "sm-session-server", "iat", "exp")
 
 
@@ -93,13 +100,15 @@ def token_problems(header: dict[str, Any], claims: dict[str, Any], environment: 
         if exp <= iat:
             problems.append("exp is not after iat: the token was never valid.")
     settings = settings_from_claims(claims, environment)
-    for setting, messages in project_problems(settings).items():
-        claim = SETTING_CLAIMS.get(setting)
-        if claim is None or (claim in MANDATORY and claim not in claims):
-            continue
-        if setting == "token_lifetime" and not isinstance(settings.token_lifetime, int):
-            continue
-        problems += [f"{claim}: {message}" if claim else message for message in messages]
+    for problem in project_problems(settings):
+        mandatory_but_missing = problem.field in ("session_server", "issuer") and (
+            CLAIM_OF[problem.field] not in claims
+        )
+        unjudgeable_lifetime = problem.field == "token_lifetime" and settings.token_lifetime is None
+        if mandatory_but_missing or unjudgeable_lifetime:
+            continue  # already said above, in words about the token
+        wording = TOKEN_WORDING.get(problem.field) or TOKEN_WORDING.get(problem.code)
+        problems.append(wording.format(**problem.params) if wording else str(problem))
     return problems
 
 
@@ -150,14 +159,8 @@ def moment(timestamp: int, now: int) -> str:
     return f"{when} ({relative(timestamp - now)})"
 
 
-UNITS = (("day", 86_400), ("hour", 3_600), ("minute", 60), ("second", 1))
-
-
 def relative(seconds: int) -> str:
-    """'in 5 minutes', '2 hours ago': the largest whole unit, rounded down."""
+    """'in 5 minutes', '2 hours ago', in English."""
     if seconds == 0:
         return "now"
-    unit, length = next((unit, length) for unit, length in UNITS if abs(seconds) >= length)
-    amount = abs(seconds) // length
-    text = f"{amount} {unit}{'' if amount == 1 else 's'}"
-    return f"in {text}" if seconds > 0 else f"{text} ago"
+    return format_timedelta(seconds, add_direction=True, locale="en")

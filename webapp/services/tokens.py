@@ -5,9 +5,11 @@ from dataclasses import dataclass
 from typing import Any
 
 from webapp.models import Project, User
-from webapp.rules.claims import InvalidProject, build_claims
+from webapp.rules.claims import build_claims
 from webapp.rules.encryption import SecretUnreadable
+from webapp.rules.problems import InvalidProject
 from webapp.rules.signing import UnusableKey, sign
+from webapp.rules.wording import describe
 
 
 class ProjectCannotSign(Exception):
@@ -36,6 +38,12 @@ def issue_token(
             nbf_leeway=nbf_leeway,
         )
         token = sign(claims, project.decrypt_signing_key(), project.algorithm)
-    except (InvalidProject, SecretUnreadable, UnusableKey) as error:
+    except InvalidProject as error:
+        reason = " ".join(describe(problem) for problem in error.problems)
+        raise ProjectCannotSign(f"project {project.slug!r} cannot sign: {reason}") from error
+    except UnusableKey as error:
+        reason = describe(error.problem)
+        raise ProjectCannotSign(f"project {project.slug!r} cannot sign: {reason}") from error
+    except SecretUnreadable as error:
         raise ProjectCannotSign(f"project {project.slug!r} cannot sign: {error}") from error
     return IssuedToken(token=token, claims=claims)

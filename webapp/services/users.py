@@ -1,19 +1,30 @@
-"""Changing accounts as an admin or from the command line; every change is audited."""
+"""Accounts: the one path that creates them (sign-up, first-run setup, the command line) and
+the audited changes admins make. Each function checks its own rules and raises typed errors;
+the caller commits, or rolls back on an error."""
 
 from typing import Literal
 
+from sqlalchemy.exc import IntegrityError
+
 from webapp.extensions import db
-from webapp.models import User
+from webapp.models import AuditAction, User
+from webapp.rules.emails import InvalidEmail, normalise_email
+from webapp.rules.locales import InvalidLocale, normalise_locale
+from webapp.rules.passwords import password_problem
+from webapp.rules.problems import Problem
 from webapp.services import audit
 
-MIN_PASSWORD = 12
-MAX_PASSWORD = 1024  # bounds the work one sign-in costs the server
+
+class InvalidAccount(ValueError):
+    """The e-mail, password or locale breaks a rule; `problems` says which and why."""
+
+    def __init__(self, problems: list[Problem]):
+        self.problems = problems
+        super().__init__("; ".join(f"{p.field}: {p.params['message']}" for p in problems))
 
 
-def password_problem(password: str) -> str | None:
-    if not MIN_PASSWORD <= len(password) <= MAX_PASSWORD:
-        return f"Use at least {MIN_PASSWORD} characters (and at most {MAX_PASSWORD:,})."
-    return None
+class EmailTaken(Exception):
+    """Another account already has this e-mail address."""
 
 
 class LastAdmin(Exception):
@@ -29,21 +40,58 @@ def active_admin_count(*, lock: bool = False) -> int:
     return len(db.session.scalars(select).all())
 
 
+def account_values(email: str, password: str, locale: str) -> tuple[str, str]:
+    """The normalised (email, locale), or InvalidAccount naming every field that is wrong."""
+    problems = []
+    try:
+        email = normalise_email(email)
+    except InvalidEmail as error:
+        problems.append(Problem("email", "invalid", {"message": str(error)}))
+    try:
+        locale = normalise_locale(locale)
+    except InvalidLocale as error:
+        problems.append(Problem("locale", "invalid", {"message": str(error)}))
+    if message := password_problem(password):
+        problems.append(Problem("password", "weak", {"message": message}))
+    if problems:
+        raise InvalidAccount(problems)
+    return email, locale
+
+
 def create_user(
     email: str, password: str, locale: str, *, is_admin: bool, actor: User | Literal["self"] | None
 ) -> User:
-    """A new account (flushed, so it has an id), audited as made by `actor`, or by the
-    new user when actor is the string "self" (first-run setup). The caller commits."""
+    """A new account (flushed, so it has an id), audited as made by `actor`, or by the new
+    user when actor is "self" (sign-up and first-run setup).
+
+    Raises InvalidAccount or EmailTaken."""
+    email, locale = account_values(email, password, locale)
+    if User.by_email(email) is not None:
+        raise EmailTaken(email)
     user = User(email=email, locale=locale, is_admin=is_admin)
     user.set_password(password)
     db.session.add(user)
-    db.session.flush()
-    audit.record("create", user, {}, audit.user_state(user), user if actor == "self" else actor)
+    try:
+        db.session.flush()
+    except IntegrityError:
+        # Taken at the same moment by another request; the unique index refused the row.
+        raise EmailTaken(email) from None
+    by = user if actor == "self" else actor
+    audit.record(AuditAction.CREATE, user, {}, audit.user_state(user), by)
     return user
+
+
+FLAG_ACTIONS = {
+    ("is_admin", True): AuditAction.GRANT_ADMIN,
+    ("is_admin", False): AuditAction.REMOVE_ADMIN,
+    ("is_active", True): AuditAction.ENABLE,
+    ("is_active", False): AuditAction.DISABLE,
+}
 
 
 def set_flag(user: User, flag: str, value: bool, actor: User | None) -> None:
     """Grant or remove admin rights (`is_admin`), or enable or disable (`is_active`)."""
+    action = FLAG_ACTIONS[flag, value]
     if getattr(user, flag) == value:
         return
     losing_an_admin = user.is_admin and user.is_active and not value
@@ -51,10 +99,4 @@ def set_flag(user: User, flag: str, value: bool, actor: User | None) -> None:
         raise LastAdmin("There must stay at least one active admin.")
     before = audit.user_state(user)
     setattr(user, flag, value)
-    action = {
-        ("is_admin", True): "grant_admin",
-        ("is_admin", False): "remove_admin",
-        ("is_active", True): "enable",
-        ("is_active", False): "disable",
-    }[flag, value]
     audit.record(action, user, before, audit.user_state(user), actor)

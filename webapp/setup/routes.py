@@ -1,12 +1,11 @@
-from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
-from flask_login import login_user
+from flask import Blueprint, abort, current_app, render_template, request, url_for
 from wtforms import HiddenField, SubmitField
 
 from webapp.auth.forms import RegisterForm
-from webapp.extensions import db
+from webapp.auth.signup import open_account
 from webapp.rules.locales import best_locale
 from webapp.services.setup_codes import code_matches, forget_code
-from webapp.services.users import active_admin_count, create_user
+from webapp.services.users import active_admin_count
 
 bp = Blueprint("setup", __name__)
 
@@ -25,13 +24,14 @@ def setup():
     form = SetupForm(code=code)
     if request.method == "GET":
         form.locale.data = best_locale(request.accept_languages.values())
-    if form.validate_on_submit():
-        user = create_user(
-            form.email.data, form.password.data, form.locale.data, is_admin=True, actor="self"
+    if form.validate_on_submit() and (
+        done := open_account(
+            form,
+            is_admin=True,
+            welcome="Your admin account is ready. Add your first project.",
+            then=url_for("admin.dashboard"),
         )
-        db.session.commit()
+    ):
         forget_code(current_app.instance_path)
-        login_user(user)
-        flash("Your admin account is ready. Add your first project.")
-        return redirect(url_for("admin.dashboard"))
+        return done
     return render_template("setup/setup.html", form=form)
