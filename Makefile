@@ -28,6 +28,7 @@ bench: $(VENV)/.installed-test
 lint: $(VENV)/.installed-test
 	$(BIN)/ruff check webapp tests migrations bench
 	$(BIN)/ruff format --check webapp tests migrations bench
+	$(BIN)/mypy
 
 install: $(VENV)/.installed
 

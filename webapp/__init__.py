@@ -31,6 +31,7 @@ def create_app(
 
 def keep_json_order(app: Flask) -> None:
     """Claims are answered and shown in the order tokens carry them, not sorted."""
+    # The default provider has `sort_keys`; the JSONProvider type it is declared as does not.
     app.json.sort_keys = False  # type: ignore[attr-defined]
     app.jinja_env.policies["json.dumps_kwargs"] = {"sort_keys": False}
 
@@ -38,6 +39,7 @@ def keep_json_order(app: Flask) -> None:
 def register_proxy_fix(app: Flask) -> None:
     proxies = app.config["TRUSTED_PROXIES"]
     if proxies:
+        # Wrapping `wsgi_app` is Werkzeug's documented way to add middleware.
         app.wsgi_app = ProxyFix(  # type: ignore[method-assign]
             app.wsgi_app, x_for=proxies, x_proto=proxies, x_host=proxies, x_port=proxies
         )
@@ -71,5 +73,10 @@ def register_errorhandlers(app: Flask) -> None:
 
 def register_commands(app: Flask) -> None:
     from webapp import cli
+    from webapp.extensions import db
+    from webapp.models import AuditEvent, Project, User
 
     cli.init_app(app)
+    app.shell_context_processor(
+        lambda: {"db": db, "User": User, "Project": Project, "AuditEvent": AuditEvent}
+    )

@@ -71,8 +71,8 @@ def load_config(app: Flask, test_config: Mapping[str, Any] | None) -> None:
 
 
 # Settings whose type and range the app relies on: (kind, lowest, highest).
-CHECKED_SETTINGS = {
-    "REGISTRATION_OPEN": (bool, None, None),
+CHECKED_SETTINGS: dict[str, tuple[type, int, int]] = {
+    "REGISTRATION_OPEN": (bool, 0, 1),
     "TOKEN_NBF_LEEWAY": (int, 0, 300),
     "TRUSTED_PROXIES": (int, 0, 10),
     "HSTS_MAX_AGE": (int, 0, 2 * 365 * 24 * 3600),

@@ -1,6 +1,7 @@
 """Error pages for people and JSON errors for scripts; never a traceback outside debug mode."""
 
 from flask import Flask, jsonify, render_template, request
+from flask.typing import ResponseReturnValue
 from werkzeug.exceptions import HTTPException
 
 # Paths whose callers read JSON, whatever their Accept header says.
@@ -14,11 +15,12 @@ def wants_json() -> bool:
     return best == "application/json"
 
 
-def handle_http_error(error: HTTPException):
-    if wants_json():
-        response = jsonify(success=False, error=error.description)
-    else:
-        response = render_template("errors.html", error=error)
+def handle_http_error(error: HTTPException) -> ResponseReturnValue:
+    response = (
+        jsonify(success=False, error=error.description)
+        if wants_json()
+        else render_template("errors.html", error=error)
+    )
     # Keep the headers the error carries for the client, such as Allow on a 405.
     headers = [(key, value) for key, value in error.get_headers() if key != "Content-Type"]
     return response, error.code or 500, headers

@@ -1,6 +1,7 @@
 """How a session or remember-me cookie becomes a user, and what happens when there is none."""
 
 from flask import Flask, jsonify, redirect, request
+from flask.typing import ResponseReturnValue
 from flask_login import login_url
 
 from webapp.errors import wants_json
@@ -20,7 +21,7 @@ def load_user(login_id: str) -> User | None:
 
 
 @login_manager.unauthorized_handler
-def unauthorized():
+def unauthorized() -> ResponseReturnValue:
     """Scripts get a 401 in JSON; people are sent to sign in and brought back."""
     if wants_json():
         return jsonify(success=False, error="Sign in first."), 401

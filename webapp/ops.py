@@ -1,6 +1,7 @@
 """What ops and load balancers read: liveness and health."""
 
 from flask import Blueprint, current_app
+from flask.typing import ResponseReturnValue
 from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 
@@ -12,13 +13,13 @@ NO_STORE = {"Cache-Control": "no-store"}
 
 
 @bp.get("/ping")
-def ping():
+def ping() -> ResponseReturnValue:
     """The vendor template's health check."""
     return "1", 200, {"Content-Type": "text/plain; charset=utf-8", **NO_STORE}
 
 
 @bp.get("/healthz")
-def healthz():
+def healthz() -> ResponseReturnValue:
     try:
         db.session.execute(text("SELECT 1"))
     except SQLAlchemyError as error:

@@ -1,4 +1,5 @@
 from flask import render_template, request
+from flask.typing import ResponseReturnValue
 
 from webapp.admin.blueprint import PER_PAGE, bp
 from webapp.admin.forms import ProjectForm
@@ -7,7 +8,7 @@ from webapp.models import AuditEvent, Project, User
 
 
 @bp.get("/audit")
-def audit():
+def audit() -> ResponseReturnValue:
     """Newest first, filtered by project and by admin, one page per `before` cursor:
     keyset pagination stays an index scan however long the trail grows."""
     select = db.select(AuditEvent).order_by(AuditEvent.id.desc()).limit(PER_PAGE + 1)

@@ -1,4 +1,5 @@
 from flask import Blueprint, abort
+from flask.typing import ResponseReturnValue
 from flask_login import current_user
 
 from webapp.extensions import login_manager
@@ -8,7 +9,7 @@ PER_PAGE = 50
 
 
 @bp.before_request
-def require_admin():
+def require_admin() -> ResponseReturnValue | None:
     """Every admin route, present and future, passes here: one rule, in one place."""
     if not current_user.is_authenticated:
         return login_manager.unauthorized()

@@ -145,14 +145,22 @@ class ProjectForm(FlaskForm):
         description="The key name Soul Machines assigned, e.g. sm-abcdef123456789.",
     )
     signing_key = SecretField("Signing key")
-    algorithm = SelectField("Algorithm", choices=ALGORITHMS, default="HS256")
+    algorithm = SelectField(
+        "Algorithm",
+        choices=ALGORITHMS,  # type: ignore[arg-type]  # plain values; the stubs predate WTForms 3.2
+        default="HS256",
+    )
     token_lifetime = IntegerField(
         "Token lifetime (seconds)",
         [InputRequired(message="Enter a number of seconds.")],
         default=1800,
         description="60 to 86,400; the vendor's template uses 1,800.",
     )
-    environment = SelectField("Environment", choices=ENVIRONMENTS, default="production")
+    environment = SelectField(
+        "Environment",
+        choices=ENVIRONMENTS,  # type: ignore[arg-type]  # plain values; the stubs predate WTForms 3.2
+        default="production",
+    )
     control_via_browser = BooleanField("Control via browser")
     control_cookie_header = StringField(
         "Control cookie header",
@@ -161,18 +169,20 @@ class ProjectForm(FlaskForm):
     )
     allowed_origins = OriginsField(
         "Allowed origins",
-        default=list,
+        default=list,  # type: ignore[arg-type]  # the field holds a list, not text
         description="Sites that may fetch tokens in a browser: one scheme://host[:port] a line.",
     )
     custom_claims = ClaimsField(
-        "Custom claims", default=dict, description="One name = value per line, or a JSON object."
+        "Custom claims",
+        default=dict,  # type: ignore[arg-type]  # the field holds a mapping, not text
+        description="One name = value per line, or a JSON object.",
     )
     is_default = BooleanField("Default project")
     enabled = BooleanField("Enabled", default=True)
     version = HiddenField()
     submit = SubmitField("Save project")
 
-    def __init__(self, *args, project: Project | None = None, **kwargs):
+    def __init__(self, *args: Any, project: Project | None = None, **kwargs: Any) -> None:
         super().__init__(*args, obj=project, **kwargs)
         self.project = project or Project()
         if project is not None:
@@ -193,7 +203,7 @@ class ProjectForm(FlaskForm):
         """The project's settings from the form: an allow-list, never every posted field."""
         return {field: self[field].data for field in Project.SETTINGS}
 
-    def validate(self, extra_validators=None) -> bool:
+    def validate(self, extra_validators: Any = None) -> bool:
         """Parse the fields, then show every rule the values break beside its field."""
         parsed = super().validate(extra_validators)
         errors, _warnings = check_project(

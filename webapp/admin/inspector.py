@@ -1,6 +1,7 @@
 import time
 
 from flask import render_template
+from flask.typing import ResponseReturnValue
 
 from webapp.admin.blueprint import bp
 from webapp.admin.forms import InspectForm
@@ -10,7 +11,7 @@ from webapp.services.inspection import inspect_token
 
 
 @bp.route("/inspect", methods=["GET", "POST"])
-def inspect():
+def inspect() -> ResponseReturnValue:
     """Paste a token, ours or another issuer's, and see what it says and what it breaks.
     Nothing is stored, so the answer is the page itself rather than a redirect."""
     form = InspectForm()
@@ -28,5 +29,5 @@ def inspect():
             if project is None:
                 form.project.errors = ["That project no longer exists."]
         if not form.project.errors:
-            inspection = inspect_token(form.token.data, project=project, now=int(time.time()))
+            inspection = inspect_token(form.token.data or "", project=project, now=int(time.time()))
     return render_template("admin/inspect.html", form=form, inspection=inspection)

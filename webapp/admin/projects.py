@@ -1,7 +1,9 @@
 import time
 
 from flask import current_app, flash, redirect, render_template, request, url_for
+from flask.typing import ResponseReturnValue
 from flask_login import current_user
+from sqlalchemy import ColumnElement
 
 from webapp.admin.blueprint import PER_PAGE, bp
 from webapp.admin.forms import ProjectForm
@@ -21,7 +23,7 @@ def project_or_404(slug: str) -> Project:
     return db.first_or_404(db.select(Project).filter_by(slug=slug))
 
 
-def search_filter(query: str):
+def search_filter(query: str) -> ColumnElement[bool]:
     return db.or_(
         Project.name.icontains(query, autoescape=True),
         Project.slug.icontains(query, autoescape=True),
@@ -29,7 +31,7 @@ def search_filter(query: str):
 
 
 @bp.get("/projects")
-def projects():
+def projects() -> ResponseReturnValue:
     query = request.args.get("q", "").strip()
     select = db.select(Project).order_by(Project.name, Project.id)
     if query:
@@ -46,7 +48,9 @@ def key_warnings(project: Project) -> list[str]:
     return [describe(warning) for warning in warnings]
 
 
-def save(form: ProjectForm, project: Project, expected_version: int | None = None):
+def save(
+    form: ProjectForm, project: Project, expected_version: int | None = None
+) -> ResponseReturnValue | None:
     """Save through the one gate; a refusal is shown on the form, with the input kept."""
     try:
         warnings = save_project(
@@ -72,7 +76,7 @@ def save(form: ProjectForm, project: Project, expected_version: int | None = Non
 
 
 @bp.route("/projects/new", methods=["GET", "POST"])
-def new_project():
+def new_project() -> ResponseReturnValue:
     form = ProjectForm()
     if form.validate_on_submit() and (done := save(form, Project())):
         return done
@@ -80,7 +84,7 @@ def new_project():
 
 
 @bp.route("/projects/<slug>", methods=["GET", "POST"])
-def edit_project(slug: str):
+def edit_project(slug: str) -> ResponseReturnValue:
     project = project_or_404(slug)
     form = ProjectForm(project=project)
     # A form that says nothing of its version cannot prove it is current.
@@ -92,7 +96,7 @@ def edit_project(slug: str):
 
 
 @bp.route("/projects/<slug>/delete", methods=["GET", "POST"])
-def delete_project_view(slug: str):
+def delete_project_view(slug: str) -> ResponseReturnValue:
     """GET asks for confirmation; the POST (with its CSRF token) deletes."""
     project = project_or_404(slug)
     if request.method == "POST":
@@ -104,7 +108,7 @@ def delete_project_view(slug: str):
 
 
 @bp.route("/projects/<slug>/preview", methods=["GET", "POST"])
-def preview_project(slug: str):
+def preview_project(slug: str) -> ResponseReturnValue:
     """The exact header and claims a token would carry for the admin's own user."""
     project = project_or_404(slug)
     leeway = current_app.config["TOKEN_NBF_LEEWAY"]

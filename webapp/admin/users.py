@@ -1,4 +1,5 @@
 from flask import abort, flash, redirect, render_template, request, url_for
+from flask.typing import ResponseReturnValue
 from flask_login import current_user
 
 from webapp.admin.blueprint import PER_PAGE, bp
@@ -16,7 +17,7 @@ ACTIONS = {
 
 
 @bp.get("/users")
-def users():
+def users() -> ResponseReturnValue:
     query = request.args.get("q", "").strip()
     select = db.select(User).order_by(User.email)
     if query:
@@ -26,7 +27,7 @@ def users():
 
 
 @bp.post("/users/<public_id>/<action>")
-def change_user(public_id: str, action: str):
+def change_user(public_id: str, action: str) -> ResponseReturnValue:
     if action not in ACTIONS:
         abort(404)
     user = db.first_or_404(db.select(User).filter_by(public_id=public_id))

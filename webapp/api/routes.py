@@ -1,4 +1,5 @@
 from flask import Blueprint, abort, current_app, jsonify, request
+from flask.typing import ResponseReturnValue
 from flask_login import current_user
 
 from webapp.api.cors import cors_headers, preflight_headers
@@ -25,7 +26,7 @@ def requested_project(slug: str | None) -> Project:
 
 
 @bp.route("/auth/authorize", methods=["GET", "POST", "OPTIONS"])
-def authorize():
+def authorize() -> ResponseReturnValue:
     project = requested_project(request.args.get("project"))
     origin = request.headers.get("Origin")
     if request.method == "OPTIONS":

@@ -1,3 +1,5 @@
+from typing import Any
+
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, EmailField, PasswordField, SelectField, SubmitField
 from wtforms.validators import DataRequired, Length, ValidationError
@@ -20,7 +22,7 @@ def locale_filter(value: str | None) -> str | None:
 class LocaleField(SelectField):
     """A picker of every locale Babel knows, by display name, that also takes typed tags."""
 
-    def __init__(self, label: str = "Locale", **kwargs):
+    def __init__(self, label: str = "Locale", **kwargs: Any) -> None:
         super().__init__(
             label,
             [DataRequired(message="Choose a locale.")],
@@ -31,7 +33,7 @@ class LocaleField(SelectField):
         )
 
 
-def deliverable_address(_form, field: EmailField) -> None:
+def deliverable_address(_form: FlaskForm, field: EmailField) -> None:
     """The same check and spelling the accounts are stored by."""
     try:
         normalise_email(field.data or "")
@@ -47,7 +49,7 @@ def email_field(label: str = "Email") -> EmailField:
     )
 
 
-def acceptable_password(_form, field: PasswordField) -> None:
+def acceptable_password(_form: FlaskForm, field: PasswordField) -> None:
     if message := password_problem(field.data or ""):
         raise ValidationError(message)
 

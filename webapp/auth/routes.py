@@ -8,6 +8,7 @@ from flask import (
     request,
     url_for,
 )
+from flask.typing import ResponseReturnValue
 from flask_login import current_user, login_required, login_user, logout_user
 from werkzeug.security import check_password_hash, generate_password_hash
 
@@ -26,12 +27,12 @@ UNKNOWN_USER_HASH = generate_password_hash("no such user", method="scrypt")
 SIGN_IN_FAILED = "Wrong email or password."
 
 
-def after_sign_in():
+def after_sign_in() -> ResponseReturnValue:
     return redirect(safe_next_url(request.args.get("next")) or url_for("main.index"))
 
 
 @bp.route("/register", methods=["GET", "POST"])
-def register():
+def register() -> ResponseReturnValue:
     if not current_app.config["REGISTRATION_OPEN"]:
         abort(404)
     form = RegisterForm()
@@ -50,16 +51,17 @@ def register():
 
 
 @bp.route("/login", methods=["GET", "POST"])
-def login():
+def login() -> ResponseReturnValue:
     if current_user.is_authenticated:
         return after_sign_in()
     form = LoginForm()
     if form.validate_on_submit():
-        user = User.by_email(form.email.data)
+        password = form.password.data or ""
+        user = User.by_email(form.email.data or "")
         if user is None:
-            check_password_hash(UNKNOWN_USER_HASH, form.password.data)
+            check_password_hash(UNKNOWN_USER_HASH, password)
             form.form_errors.append(SIGN_IN_FAILED)
-        elif not user.check_password(form.password.data):
+        elif not user.check_password(password):
             form.form_errors.append(SIGN_IN_FAILED)
         elif not user.is_active:
             form.form_errors.append("This account is disabled. Ask an administrator.")
@@ -72,7 +74,7 @@ def login():
 
 
 @bp.post("/logout")
-def logout():
+def logout() -> ResponseReturnValue:
     logout_user()
     flash("You are signed out.")
     return redirect(url_for("auth.login"))
@@ -80,7 +82,7 @@ def logout():
 
 @bp.route("/account", methods=["GET", "POST"])
 @login_required
-def account():
+def account() -> ResponseReturnValue:
     locale_form = LocaleForm(prefix="locale", obj=current_user)
     password_form = PasswordForm(prefix="password")
     if locale_form.submit.data and locale_form.validate_on_submit():
@@ -90,7 +92,7 @@ def account():
         return redirect(url_for("auth.account"))
     if password_form.submit.data and password_form.validate_on_submit():
         if not current_user.check_password(password_form.current_password.data):
-            password_form.current_password.errors.append("That is not your current password.")
+            password_form.current_password.errors = ["That is not your current password."]
         else:
             user = current_user._get_current_object()
             user.set_password(password_form.new_password.data)

@@ -1,6 +1,7 @@
 """Opening an account from a form: sign-up and first-run setup share this one path."""
 
 from flask import flash, redirect
+from flask.typing import ResponseReturnValue
 from flask_login import login_user
 from flask_wtf import FlaskForm
 
@@ -10,7 +11,9 @@ from webapp.services.users import EmailTaken, InvalidAccount, create_user
 EMAIL_TAKEN = "That email already has an account. Sign in instead."
 
 
-def open_account(form: FlaskForm, *, is_admin: bool, welcome: str, then: str):
+def open_account(
+    form: FlaskForm, *, is_admin: bool, welcome: str, then: str
+) -> ResponseReturnValue | None:
     """Create the account the form describes and sign it in; on a refusal, the reasons go
     beside the form's fields and None is returned, for the view to show the form again."""
     try:

@@ -1,4 +1,5 @@
 from flask import Blueprint, render_template
+from flask.typing import ResponseReturnValue
 from flask_login import current_user, login_required
 
 from webapp.extensions import db
@@ -8,7 +9,7 @@ bp = Blueprint("main", __name__)
 
 
 @bp.get("/")
-def index():
+def index() -> ResponseReturnValue:
     if not current_user.is_authenticated:
         return render_template("main/welcome.html")
     projects = db.session.scalars(
@@ -19,6 +20,6 @@ def index():
 
 @bp.get("/projects/<slug>/token")
 @login_required
-def token(slug: str):
+def token(slug: str) -> ResponseReturnValue:
     project = db.first_or_404(db.select(Project).filter_by(slug=slug, enabled=True))
     return render_template("main/token.html", project=project)

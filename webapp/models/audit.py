@@ -36,7 +36,7 @@ class AuditAction(StrEnum):
         return self is not AuditAction.DELETE
 
 
-class AuditEvent(db.Model):
+class AuditEvent(db.Model):  # type: ignore[name-defined]  # made at run time by Flask-SQLAlchemy
     __tablename__ = "audit_events"
     # Newest first, filtered or not, stays an index scan with a million events.
     __table_args__ = (
@@ -76,5 +76,5 @@ class AuditEvent(db.Model):
 
 @event.listens_for(AuditEvent, "before_update")
 @event.listens_for(AuditEvent, "before_delete")
-def _refuse_rewriting_history(_mapper, _connection, target: AuditEvent) -> None:
+def _refuse_rewriting_history(_mapper: object, _connection: object, target: AuditEvent) -> None:
     raise PermissionError(f"audit events are append-only ({target!r})")

@@ -25,7 +25,7 @@ def stored_enum(enum: type[Algorithm] | type[Environment], name: str) -> Enum:
     )
 
 
-class Project(db.Model):
+class Project(db.Model):  # type: ignore[name-defined]  # made at run time by Flask-SQLAlchemy
     __tablename__ = "projects"
 
     # What an admin configures, apart from the signing key (set through set_signing_key).
@@ -47,7 +47,7 @@ class Project(db.Model):
         "enabled",
     )
     # What a new project starts with when a setting is not given.
-    DEFAULTS = {
+    DEFAULTS: dict[str, Any] = {
         "orchestration_url": None,
         "algorithm": Algorithm.HS256,
         "token_lifetime": 1800,

@@ -13,7 +13,7 @@ from webapp.models.types import UTCDateTime, utcnow
 from webapp.rules.emails import InvalidEmail, normalise_email
 
 
-class User(UserMixin, db.Model):
+class User(UserMixin, db.Model):  # type: ignore[name-defined]  # made at run time by Flask-SQLAlchemy
     __tablename__ = "users"
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -34,13 +34,14 @@ def encrypt(fernet: MultiFernet, value: str) -> str:
     return fernet.encrypt(value.encode("utf-8")).decode("ascii")
 
 
+UNREADABLE = "the stored secret cannot be decrypted with any key in SECRETS_ENCRYPTION_KEYS"
+
+
 def decrypt(fernet: MultiFernet, token: str) -> str:
     try:
         return fernet.decrypt(token.encode("ascii")).decode("utf-8")
     except InvalidToken:
-        raise SecretUnreadable(
-            "the stored secret cannot be decrypted with any key in SECRETS_ENCRYPTION_KEYS"
-        ) from None
+        raise SecretUnreadable(UNREADABLE) from None
 
 
 def rotate(fernet: MultiFernet, token: str) -> str:
@@ -48,9 +49,7 @@ def rotate(fernet: MultiFernet, token: str) -> str:
     try:
         return fernet.rotate(token.encode("ascii")).decode("ascii")
     except InvalidToken:
-        raise SecretUnreadable(
-            "the stored secret cannot be decrypted with any key in SECRETS_ENCRYPTION_KEYS"
-        ) from None
+        raise SecretUnreadable(UNREADABLE) from None
 
 
 def fingerprint(value: str) -> str:

@@ -1,16 +1,16 @@
 """A broken rule as data. The rules say which field and which rule; each caller words it for
 its reader (an admin's form, a command's output, the token inspector)."""
 
+import dataclasses
 from collections.abc import Iterable
-from dataclasses import dataclass, field
 from typing import Any
 
 
-@dataclass(frozen=True)
+@dataclasses.dataclass(frozen=True)
 class Problem:
     field: str
     code: str
-    params: dict[str, Any] = field(default_factory=dict, hash=False)
+    params: dict[str, Any] = dataclasses.field(default_factory=dict, hash=False)
 
     def __str__(self) -> str:
         """For logs and exception messages; people read `wording.describe` instead."""

@@ -10,6 +10,7 @@ import jwt
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.hazmat.primitives.serialization import load_pem_private_key
 from jwt.algorithms import HMACAlgorithm
+from jwt.types import Options
 
 from webapp.rules.problems import Problem
 
@@ -100,7 +101,12 @@ def sign(claims: dict[str, Any], key: str, algorithm: str) -> str:
 def verify(token: str, key: str, algorithm: str) -> dict[str, Any]:
     """The claims, if the signature is the key's under the pinned algorithm; times are not
     checked here. Raises jwt.InvalidTokenError (or UnusableKey) otherwise."""
-    options = {"verify_exp": False, "verify_nbf": False, "verify_iat": False, "verify_aud": False}
+    options: Options = {
+        "verify_exp": False,
+        "verify_nbf": False,
+        "verify_iat": False,
+        "verify_aud": False,
+    }
     if algorithm not in HMAC_KEY_BYTES:
         public_key = load_private_key(key, algorithm).public_key()
         return jwt.decode(token, public_key, algorithms=[algorithm], options=options)

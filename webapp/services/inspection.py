@@ -92,9 +92,8 @@ def token_problems(header: dict[str, Any], claims: dict[str, Any], environment: 
     for name in ("iat", "nbf", "exp"):
         if name in claims and type(claims[name]) is not int:
             problems.append(f"{name} must be a whole number of seconds.")
-    times = [claims.get(name) for name in ("iat", "nbf", "exp")]
-    if all(type(value) is int for value in times):
-        iat, nbf, exp = times
+    iat, nbf, exp = (claims.get(name) for name in ("iat", "nbf", "exp"))
+    if type(iat) is int and type(nbf) is int and type(exp) is int:
         if nbf > iat:
             problems.append("nbf is later than iat: the token was not yet valid when issued.")
         if exp <= iat:

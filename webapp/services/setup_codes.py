@@ -33,7 +33,7 @@ def code_matches(instance_path: str, code: str | None) -> bool:
             stored = file.read().strip()
     except FileNotFoundError:
         return False
-    return bool(code) and hmac.compare_digest(stored, _digest(code))
+    return code is not None and hmac.compare_digest(stored, _digest(code))
 
 
 def forget_code(instance_path: str) -> None:

@@ -1,4 +1,5 @@
 from flask import Blueprint, abort, current_app, render_template, request, url_for
+from flask.typing import ResponseReturnValue
 from wtforms import HiddenField, SubmitField
 
 from webapp.auth.forms import RegisterForm
@@ -16,7 +17,7 @@ class SetupForm(RegisterForm):
 
 
 @bp.route("/setup", methods=["GET", "POST"])
-def setup():
+def setup() -> ResponseReturnValue:
     """Gone (404) once an admin exists, and for anyone without the console's code."""
     code = request.values.get("code")
     if active_admin_count() or not code_matches(current_app.instance_path, code):
