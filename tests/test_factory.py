@@ -145,3 +145,9 @@ def test_hsts_only_in_production_and_over_https(tmp_path, make_app):
     assert "Strict-Transport-Security" not in over_http.headers
     development = make_app().test_client()
     assert "Strict-Transport-Security" not in development.get("/ping", base_url="https://x").headers
+
+
+def test_flask_shell_knows_the_models(app):
+    with app.app_context():
+        names = app.make_shell_context()
+    assert {"db", "User", "Project", "AuditEvent"} <= names.keys()
