@@ -10,6 +10,7 @@ import sqlalchemy as sa
 from cryptography.fernet import Fernet
 from flask import Flask
 from flask.testing import FlaskClient
+from prometheus_client.parser import text_string_to_metric_families
 from werkzeug.security import generate_password_hash
 
 from webapp.extensions import db
@@ -92,3 +93,12 @@ class Forms:
     def post(self, url: str, data: dict | None = None, *, page: str | None = None, **kwargs):
         token = csrf_token_from(self.client.get(page or url).get_data(as_text=True))
         return self.client.post(url, data={"csrf_token": token, **(data or {})}, **kwargs)
+
+
+def metric_value(text: str, name: str, **labels) -> float | None:
+    """One sample's value in Prometheus text, or None when it is not there."""
+    for family in text_string_to_metric_families(text):
+        for sample in family.samples:
+            if sample.name == name and sample.labels == labels:
+                return sample.value
+    return None

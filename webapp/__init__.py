@@ -20,6 +20,7 @@ def create_app(
         template_folder="../templates",
     )
     load_config(app, test_config)
+    register_observability(app)
     keep_json_order(app)
     register_proxy_fix(app)
     register_extensions(app)
@@ -34,6 +35,13 @@ def keep_json_order(app: Flask) -> None:
     # The default provider has `sort_keys`; the JSONProvider type it is declared as does not.
     app.json.sort_keys = False  # type: ignore[attr-defined]
     app.jinja_env.policies["json.dumps_kwargs"] = {"sort_keys": False}
+
+
+def register_observability(app: Flask) -> None:
+    """Logging, request ids and metrics come first, so every later part logs through them."""
+    from webapp import observability
+
+    observability.init_app(app)
 
 
 def register_proxy_fix(app: Flask) -> None:

@@ -10,12 +10,15 @@ import secrets
 import tempfile
 from collections.abc import Callable, Mapping
 from datetime import timedelta
+from ipaddress import IPv4Network, IPv6Network, ip_network
 from typing import Any
 
 from cryptography.fernet import Fernet
 from flask import Config, Flask
 
 DEPLOYMENTS = ("development", "production")
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+METRICS_TOKEN_LENGTH = 16
 
 DEFAULTS: dict[str, Any] = {
     "DEPLOYMENT": "production",
@@ -27,7 +30,12 @@ DEFAULTS: dict[str, Any] = {
     "REMEMBER_COOKIE_NAME": "remember_token",
     "REMEMBER_COOKIE_HTTPONLY": True,
     "REMEMBER_COOKIE_DURATION": timedelta(days=30),
-    "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
+    # hide_parameters keeps bound values (password hashes, encrypted keys, emails) out of
+    # engine errors, and so out of every log and traceback.
+    "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True, "hide_parameters": True},
+    "LOG_LEVEL": "INFO",
+    "METRICS_ALLOWED_NETWORKS": "127.0.0.0/8,::1",
+    "METRICS_TOKEN": "",
 }
 
 # Secrets that production must be given and development generates once into instance/.
@@ -61,6 +69,12 @@ def load_config(app: Flask, test_config: Mapping[str, Any] | None) -> None:
     app.config.from_mapping(DEFAULTS)
     app.config.from_mapping(deployment_defaults(deployment, app.instance_path))
     app.config.from_mapping(given)
+    # Engine options given are added to the defaults, so hide_parameters is kept unless
+    # it is turned off by name.
+    app.config["SQLALCHEMY_ENGINE_OPTIONS"] = {
+        **DEFAULTS["SQLALCHEMY_ENGINE_OPTIONS"],
+        **app.config["SQLALCHEMY_ENGINE_OPTIONS"],
+    }
     app.config["SQLALCHEMY_DATABASE_URI"] = normalise_database_url(
         app.config["SQLALCHEMY_DATABASE_URI"]
     )
@@ -68,6 +82,7 @@ def load_config(app: Flask, test_config: Mapping[str, Any] | None) -> None:
         if not app.config.get(name):
             app.config[name] = missing_secret(name, deployment, app.instance_path)
     check_settings(app.config)
+    check_observability_settings(app.config)
 
 
 # Settings whose type and range the app relies on: (kind, lowest, highest).
@@ -90,6 +105,41 @@ def check_settings(config: Config) -> None:
             raise ConfigError(
                 f"{name} must be a whole number from {lowest} to {highest}, not {value!r}"
             )
+
+
+def check_observability_settings(config: Config) -> None:
+    level = config["LOG_LEVEL"]
+    if not isinstance(level, str) or level.upper() not in LOG_LEVELS:
+        raise ConfigError(f"LOG_LEVEL must be one of {', '.join(LOG_LEVELS)}, not {level!r}")
+    try:
+        metrics_networks(config["METRICS_ALLOWED_NETWORKS"])
+    except ValueError as error:
+        raise ConfigError(
+            f"METRICS_ALLOWED_NETWORKS must be comma-separated networks such as "
+            f"127.0.0.0/8,::1: {error}"
+        ) from None
+    token = config["METRICS_TOKEN"]
+    if token and (not isinstance(token, str) or len(token) < METRICS_TOKEN_LENGTH):
+        raise ConfigError(
+            f"METRICS_TOKEN must be at least {METRICS_TOKEN_LENGTH} characters; make one with "
+            "python -c 'import secrets; print(secrets.token_urlsafe(32))'"
+        )
+    multiprocess_dir = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
+    if multiprocess_dir is not None and not os.path.isdir(multiprocess_dir):
+        raise ConfigError(
+            f"PROMETHEUS_MULTIPROC_DIR is {multiprocess_dir!r}, which is not a directory"
+        )
+
+
+def metrics_networks(setting: object) -> tuple[IPv4Network | IPv6Network, ...]:
+    """The networks in `METRICS_ALLOWED_NETWORKS`; a ValueError names the one that is wrong."""
+    if not isinstance(setting, str):
+        raise ValueError(f"not {setting!r}")
+    networks = []
+    for part in setting.split(","):
+        if part.strip():
+            networks.append(ip_network(part.strip()))  # its ValueError names the part
+    return tuple(networks)
 
 
 def explicit_settings(app: Flask, test_config: Mapping[str, Any] | None) -> Config:

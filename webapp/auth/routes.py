@@ -18,6 +18,7 @@ from webapp.auth.signup import open_account
 from webapp.extensions import db
 from webapp.models import User
 from webapp.models.types import utcnow
+from webapp.observability import events
 from webapp.rules.locales import best_locale
 
 bp = Blueprint("auth", __name__)
@@ -60,12 +61,16 @@ def login() -> ResponseReturnValue:
         user = User.by_email(form.email.data or "")
         if user is None:
             check_password_hash(UNKNOWN_USER_HASH, password)
+            events.sign_in_attempt("unknown_email")
             form.form_errors.append(SIGN_IN_FAILED)
         elif not user.check_password(password):
+            events.sign_in_attempt("wrong_password", user.public_id)
             form.form_errors.append(SIGN_IN_FAILED)
         elif not user.is_active:
+            events.sign_in_attempt("disabled", user.public_id)
             form.form_errors.append("This account is disabled. Ask an administrator.")
         else:
+            events.sign_in_attempt("success", user.public_id)
             user.last_login_at = utcnow()
             db.session.commit()
             login_user(user, remember=form.remember.data)

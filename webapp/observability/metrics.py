@@ -1,0 +1,108 @@
+"""Prometheus metrics, read on `/metrics` by ops only.
+
+With `PROMETHEUS_MULTIPROC_DIR` set (the production server sets it to a fresh folder), every
+worker process writes its values to files there and `/metrics` adds them up, whichever worker
+answers. Without it, each app counts in its own registry.
+"""
+
+import hmac
+import os
+from ipaddress import IPv4Address, IPv6Address, ip_address
+
+from flask import Blueprint, Flask, Response, abort, current_app, request
+from prometheus_client import (
+    CONTENT_TYPE_LATEST,
+    CollectorRegistry,
+    Counter,
+    Histogram,
+    ProcessCollector,
+    generate_latest,
+    multiprocess,
+)
+
+from webapp.config import metrics_networks
+
+bp = Blueprint("metrics", __name__)
+
+
+class Metrics:
+    """The app's metrics. Labels are bounded: project slugs, fixed reasons, endpoint names."""
+
+    def __init__(self, allowed_networks: str, token: str, multiprocess_dir: str | None):
+        self.networks = metrics_networks(allowed_networks)
+        self.token = token.encode() if token else None
+        self.multiprocess = multiprocess_dir is not None
+        self.registry = CollectorRegistry()
+        if not self.multiprocess:
+            ProcessCollector(registry=self.registry)  # per process, so only without workers
+        self.tokens_issued = Counter(
+            "webapp_tokens_issued",
+            "Tokens issued by the token endpoint, by project.",
+            ["project"],
+            registry=self.registry,
+        )
+        self.tokens_refused = Counter(
+            "webapp_tokens_refused",
+            "Token requests refused, by project (empty when unknown) and reason.",
+            ["project", "reason"],
+            registry=self.registry,
+        )
+        self.sign_ins = Counter(
+            "webapp_sign_ins",
+            "Sign-in attempts by outcome.",
+            ["outcome"],
+            registry=self.registry,
+        )
+        self.request_duration = Histogram(
+            "webapp_request_duration_seconds",
+            "Time to answer a request, by Flask endpoint.",
+            ["endpoint"],
+            registry=self.registry,
+        )
+
+    def exposition(self) -> bytes:
+        if self.multiprocess:
+            registry = CollectorRegistry()
+            multiprocess.MultiProcessCollector(registry)
+            return generate_latest(registry)
+        return generate_latest(self.registry)
+
+    def may_be_read(self, remote_addr: str | None, authorization: str | None) -> bool:
+        """From an allowed network, or with `Authorization: Bearer <METRICS_TOKEN>`."""
+        if self.token and authorization:
+            scheme, _, given = authorization.partition(" ")
+            given_token = given.strip().encode()
+            if scheme.lower() == "bearer" and hmac.compare_digest(given_token, self.token):
+                return True
+        try:
+            address: IPv4Address | IPv6Address = ip_address(remote_addr or "")
+        except ValueError:
+            return False
+        if isinstance(address, IPv6Address) and address.ipv4_mapped:
+            address = address.ipv4_mapped  # a dual-stack socket reports IPv4 clients this way
+        return any(address in network for network in self.networks)
+
+
+def metrics_of(app: Flask) -> Metrics:
+    return app.extensions["webapp.metrics"]
+
+
+@bp.get("/metrics")
+def metrics_page():
+    metrics = metrics_of(current_app)
+    if not metrics.may_be_read(request.remote_addr, request.headers.get("Authorization")):
+        abort(404)  # the same answer as a path that does not exist
+    return Response(
+        metrics.exposition(),
+        content_type=CONTENT_TYPE_LATEST,
+        headers={"Cache-Control": "no-store"},
+    )
+
+
+def init_app(app: Flask) -> None:
+    app.extensions["webapp.metrics"] = Metrics(
+        app.config["METRICS_ALLOWED_NETWORKS"],
+        app.config["METRICS_TOKEN"],
+        os.environ.get("PROMETHEUS_MULTIPROC_DIR"),
+    )
+    app.register_blueprint(bp)
