@@ -28,7 +28,7 @@ def requested_project(slug: str | None) -> Project:
     return project
 
 
-def refused(reason: str, **details) -> None:
+def refused(reason: str, **details: str | None) -> None:
     """A preflight asks for no token, so only real token requests count as refused."""
     if request.method != "OPTIONS":
         events.token_refused(reason, **details)

@@ -5,7 +5,7 @@ import json
 import logging
 import sys
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TextIO
 
 from flask import Flask, g, has_request_context
 from flask.logging import default_handler
@@ -24,7 +24,7 @@ STANDARD_ATTRIBUTES = frozenset(vars(logging.makeLogRecord({}))) | {
 QUIET_LOGGERS = ("alembic.runtime.plugins",)
 
 
-class StderrHandler(logging.StreamHandler):
+class StderrHandler(logging.StreamHandler[TextIO]):
     """Writes to whatever `sys.stderr` is at the time: servers and test runners replace it
     after the app is built, and a handler holding the old one would write into a closed file."""
 
@@ -32,7 +32,7 @@ class StderrHandler(logging.StreamHandler):
         logging.Handler.__init__(self)
 
     @property
-    def stream(self):  # type: ignore[override]
+    def stream(self) -> TextIO:  # type: ignore[override]  # read-only on purpose
         return sys.stderr
 
 

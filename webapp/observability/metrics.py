@@ -63,7 +63,7 @@ class Metrics:
     def exposition(self) -> bytes:
         if self.multiprocess:
             registry = CollectorRegistry()
-            multiprocess.MultiProcessCollector(registry)
+            multiprocess.MultiProcessCollector(registry)  # type: ignore[no-untyped-call]
             return generate_latest(registry)
         return generate_latest(self.registry)
 
@@ -88,7 +88,7 @@ def metrics_of(app: Flask) -> Metrics:
 
 
 @bp.get("/metrics")
-def metrics_page():
+def metrics_page() -> Response:
     metrics = metrics_of(current_app)
     if not metrics.may_be_read(request.remote_addr, request.headers.get("Authorization")):
         abort(404)  # the same answer as a path that does not exist
