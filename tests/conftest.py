@@ -2,6 +2,7 @@
 its test client and CLI runner, and signed-in users. Shared helpers live in helpers.py."""
 
 import os
+import threading
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -22,6 +23,7 @@ from helpers import (
     delete_all_rows,
     saved,
 )
+from werkzeug.serving import make_server
 
 from webapp import create_app
 from webapp.extensions import db
@@ -189,3 +191,22 @@ def signing_keys() -> dict[str, tuple[str, object]]:
         "RS256": (pem(rsa_key), rsa_key.public_key()),
         "ES256": (pem(ec_key), ec_key.public_key()),
     }
+
+
+@pytest.fixture
+def served(make_app) -> Iterator:
+    """`served(app)` serves the app on 127.0.0.1 on a free port; answers (host, port)."""
+    servers = []
+
+    def serve(app):
+        server = make_server("127.0.0.1", 0, app, threaded=True)
+        thread = threading.Thread(target=server.serve_forever, name="test-server")
+        thread.start()
+        servers.append((server, thread))
+        return "127.0.0.1", server.server_port
+
+    yield serve
+    for server, thread in servers:
+        server.shutdown()
+        thread.join()
+        server.server_close()

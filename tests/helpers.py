@@ -102,3 +102,14 @@ def metric_value(text: str, name: str, **labels) -> float | None:
             if sample.name == name and sample.labels == labels:
                 return sample.value
     return None
+
+
+def setup_link(app) -> str:
+    """The path of a fresh one-time /setup link, as `flask setup-link` prints it."""
+    result = app.test_cli_runner().invoke(
+        args=["setup-link", "--base-url", "http://127.0.0.1:5000"]
+    )
+    assert result.exit_code == 0
+    match = re.search(r"http://127\.0\.0\.1:5000(/setup\?code=\S+)", result.output)
+    assert match, result.output
+    return match.group(1)

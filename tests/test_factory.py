@@ -4,7 +4,7 @@ import subprocess
 import sys
 
 import pytest
-from helpers import ENCRYPTION_KEY
+from helpers import ENCRYPTION_KEY, PASSWORD, csrf_token_from
 
 from webapp import create_app
 from webapp.config import ConfigError
@@ -151,3 +151,113 @@ def test_flask_shell_knows_the_models(app):
     with app.app_context():
         names = app.make_shell_context()
     assert {"db", "User", "Project", "AuditEvent"} <= names.keys()
+
+
+@pytest.mark.parametrize(
+    ("secret_key", "message"),
+    [
+        ("x", "SECRET_KEY is too short to be secret"),
+        ("s" * 31, "SECRET_KEY is too short to be secret"),
+    ],
+)
+def test_production_refuses_a_weak_secret_key(tmp_path, monkeypatch, secret_key, message):
+    monkeypatch.setenv("FLASK_SECRET_KEY", secret_key)
+    given = {"SECRETS_ENCRYPTION_KEYS": ENCRYPTION_KEY}
+    with pytest.raises(ConfigError, match=message) as refusal:
+        create_app(given, instance_path=str(tmp_path))
+    assert "\n" not in str(refusal.value)
+
+
+def test_an_all_digit_secret_key_is_taken_as_written(tmp_path, monkeypatch):
+    """Flask's prefixed environment parses values as JSON: digits would become an int."""
+    digits = "0123456789" * 4
+    monkeypatch.setenv("FLASK_SECRET_KEY", digits[1:])  # no leading zero: valid JSON number
+    monkeypatch.setenv("FLASK_SECRETS_ENCRYPTION_KEYS", ENCRYPTION_KEY)
+    app = create_app({"TESTING": True}, instance_path=str(tmp_path))
+    assert app.config["SECRET_KEY"] == digits[1:]
+    with app.test_request_context():
+        from flask import session
+
+        session["x"] = 1  # signing works: the key is a string
+    assert app.test_client().get("/login").status_code == 200
+
+
+@pytest.mark.parametrize(
+    ("settings", "message"),
+    [
+        ({"SECRET_KEY": 12345678901234567890123456789012345}, "SECRET_KEY must be a string"),
+        ({"SECRETS_ENCRYPTION_KEYS": ["a", "b"]}, "SECRETS_ENCRYPTION_KEYS must be a string"),
+        ({"SECRETS_ENCRYPTION_KEYS": "not-a-key"}, "key 1 is not a Fernet key"),
+        ({"METRICS_TOKEN": "short"}, "METRICS_TOKEN must be at least"),
+        ({"METRICS_TOKEN": 10**40}, "METRICS_TOKEN must be a string"),
+    ],
+)
+def test_every_secret_is_type_and_strength_checked(tmp_path, settings, message):
+    with pytest.raises(ConfigError, match=message) as refusal:
+        create_app({**PRODUCTION_SECRETS, **settings}, instance_path=str(tmp_path))
+    assert "\n" not in str(refusal.value)
+
+
+def test_an_all_digit_metrics_token_from_the_environment_stays_a_string(tmp_path, monkeypatch):
+    monkeypatch.setenv("FLASK_METRICS_TOKEN", "9" * 40)
+    app = create_app(PRODUCTION_SECRETS, instance_path=str(tmp_path))
+    assert app.config["METRICS_TOKEN"] == "9" * 40
+
+
+@pytest.mark.parametrize(
+    ("settings", "message"),
+    [
+        ({"MAX_CONTENT_LENGTH": "big"}, "MAX_CONTENT_LENGTH must be a whole number"),
+        ({"MAX_CONTENT_LENGTH": 0}, "MAX_CONTENT_LENGTH must be a whole number"),
+        ({"TRUSTED_HOSTS": "bad host/"}, "TRUSTED_HOSTS must be host names"),
+        ({"TRUSTED_HOSTS": 5}, "TRUSTED_HOSTS must be host names"),
+        ({"RATELIMIT_SIGN_IN_PER_ACCOUNT": "lots"}, "RATELIMIT_SIGN_IN_PER_ACCOUNT must be a"),
+        ({"RATELIMIT_TOKEN_PER_USER": 100}, "RATELIMIT_TOKEN_PER_USER must be a rate limit"),
+        ({"RATELIMIT_ENABLED": "yes"}, "RATELIMIT_ENABLED must be true or false"),
+    ],
+)
+def test_hardening_settings_are_checked_at_start(tmp_path, settings, message):
+    with pytest.raises(ConfigError, match=message):
+        create_app({**PRODUCTION_SECRETS, **settings}, instance_path=str(tmp_path))
+
+
+def test_trusted_hosts_from_the_environment(tmp_path, monkeypatch):
+    monkeypatch.setenv("FLASK_TRUSTED_HOSTS", "tokens.example.com, .example.org")
+    app = create_app(PRODUCTION_SECRETS, instance_path=str(tmp_path))
+    assert app.config["TRUSTED_HOSTS"] == ["tokens.example.com", ".example.org"]
+
+
+def test_secure_cookies_get_the_host_prefix(tmp_path, monkeypatch):
+    app = create_app(PRODUCTION_SECRETS, instance_path=str(tmp_path))
+    assert app.config["SESSION_COOKIE_NAME"] == "__Host-session"
+    assert app.config["REMEMBER_COOKIE_NAME"] == "__Host-remember_token"
+    monkeypatch.setenv("FLASK_SESSION_COOKIE_SECURE", "false")
+    plain = create_app(PRODUCTION_SECRETS, instance_path=str(tmp_path))
+    assert plain.config["SESSION_COOKIE_NAME"] == "session"  # a __Host- cookie needs Secure
+    assert plain.config["REMEMBER_COOKIE_NAME"] == "__Host-remember_token"
+    named = create_app(
+        {**PRODUCTION_SECRETS, "SESSION_COOKIE_NAME": "sid", "REMEMBER_COOKIE_DOMAIN": "x.org"},
+        instance_path=str(tmp_path),
+    )
+    assert named.config["SESSION_COOKIE_NAME"] == "sid"  # an explicit name wins
+    assert named.config["REMEMBER_COOKIE_NAME"] == "remember_token"  # Domain rules it out
+
+
+def test_host_prefixed_cookies_are_set_over_https(make_app, make_user):
+    app = make_app(DEPLOYMENT="production", SECRET_KEY="s" * 64)
+    user = make_user()
+    client = app.test_client()
+    base = "https://tokens.example.com"
+    page = client.get("/login", base_url=base).get_data(as_text=True)
+    data = {"csrf_token": csrf_token_from(page), "email": user.email, "password": PASSWORD}
+    response = client.post(
+        "/login",
+        base_url=base,
+        data={**data, "remember": "y"},
+        headers={"Referer": f"{base}/login"},  # Flask-WTF checks it over HTTPS
+    )
+    assert response.status_code == 302
+    cookies = response.headers.getlist("Set-Cookie")
+    assert any(c.startswith("__Host-session=") and "Secure" in c and "Path=/" in c for c in cookies)
+    assert any(c.startswith("__Host-remember_token=") and "Secure" in c for c in cookies)
+    assert client.get("/account", base_url=base).status_code == 200

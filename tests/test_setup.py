@@ -1,20 +1,8 @@
 """First run: a one-time code from the console makes the first admin, then /setup is gone."""
 
-import re
-
-from helpers import PASSWORD, Forms
+from helpers import PASSWORD, Forms, setup_link
 
 from webapp.models import User
-
-
-def setup_link(app) -> str:
-    result = app.test_cli_runner().invoke(
-        args=["setup-link", "--base-url", "http://127.0.0.1:5000"]
-    )
-    assert result.exit_code == 0
-    match = re.search(r"http://127\.0\.0\.1:5000(/setup\?code=\S+)", result.output)
-    assert match, result.output
-    return match.group(1)
 
 
 def test_without_the_code_setup_is_404(client):

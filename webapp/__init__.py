@@ -54,16 +54,17 @@ def register_proxy_fix(app: Flask) -> None:
 
 
 def register_extensions(app: Flask) -> None:
-    from webapp import login, models, security  # noqa: F401  (Alembic must see every model)
+    from webapp import login, models, rate_limits, security  # noqa: F401  (Alembic: every model)
     from webapp.extensions import csrf, db, migrate
     from webapp.secret_box import secret_box
 
+    security.init_app(app)  # first: its size check runs before any hook reads a body
     db.init_app(app)
     migrate.init_app(app, db, render_as_batch=True, compare_type=True)
     csrf.init_app(app)
     secret_box.init_app(app)
     login.init_app(app)
-    security.init_app(app)
+    rate_limits.init_app(app)
 
 
 def register_blueprints(app: Flask) -> None:

@@ -7,6 +7,7 @@ only defaults: a layer that sets one explicitly wins.
 
 import os
 import secrets
+import string
 import tempfile
 from collections.abc import Callable, Mapping
 from datetime import timedelta
@@ -15,6 +16,7 @@ from typing import Any
 
 from cryptography.fernet import Fernet
 from flask import Config, Flask
+from limits import parse_many
 
 DEPLOYMENTS = ("development", "production")
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
@@ -36,6 +38,19 @@ DEFAULTS: dict[str, Any] = {
     "LOG_LEVEL": "INFO",
     "METRICS_ALLOWED_NETWORKS": "127.0.0.0/8,::1",
     "METRICS_TOKEN": "",
+    "MAX_CONTENT_LENGTH": 1024 * 1024,
+    # Host names the app answers to (`Host`, or `X-Forwarded-Host` behind trusted proxies);
+    # None answers any, which only a proxy that checks the name itself makes safe.
+    "TRUSTED_HOSTS": None,
+    # Brute-force limits (Flask-Limiter): one counter store shared by every instance.
+    "RATELIMIT_ENABLED": True,
+    "RATELIMIT_STORAGE_URI": "memory://",
+    "RATELIMIT_KEY_PREFIX": "webapp",
+    "RATELIMIT_SIGN_IN_PER_ACCOUNT": "10 per 15 minutes",
+    "RATELIMIT_SIGN_IN_PER_ADDRESS": "30 per 15 minutes",
+    "RATELIMIT_REGISTER_PER_ADDRESS": "10 per hour",
+    "RATELIMIT_SETUP_PER_ADDRESS": "20 per hour",
+    "RATELIMIT_TOKEN_PER_USER": "120 per minute",
 }
 
 # Secrets that production must be given and development generates once into instance/.
@@ -75,6 +90,7 @@ def load_config(app: Flask, test_config: Mapping[str, Any] | None) -> None:
         **DEFAULTS["SQLALCHEMY_ENGINE_OPTIONS"],
         **app.config["SQLALCHEMY_ENGINE_OPTIONS"],
     }
+    app.config.from_mapping(host_only_cookie_names(app.config, given))
     app.config["SQLALCHEMY_DATABASE_URI"] = normalise_database_url(
         app.config["SQLALCHEMY_DATABASE_URI"]
     )
@@ -82,7 +98,9 @@ def load_config(app: Flask, test_config: Mapping[str, Any] | None) -> None:
         if not app.config.get(name):
             app.config[name] = missing_secret(name, deployment, app.instance_path)
     check_settings(app.config)
+    check_secrets(app.config, production=deployment == "production")
     check_observability_settings(app.config)
+    app.config["TRUSTED_HOSTS"] = trusted_hosts(app.config["TRUSTED_HOSTS"])
 
 
 # Settings whose type and range the app relies on: (kind, lowest, highest).
@@ -91,7 +109,17 @@ CHECKED_SETTINGS: dict[str, tuple[type, int, int]] = {
     "TOKEN_NBF_LEEWAY": (int, 0, 300),
     "TRUSTED_PROXIES": (int, 0, 10),
     "HSTS_MAX_AGE": (int, 0, 2 * 365 * 24 * 3600),
+    "MAX_CONTENT_LENGTH": (int, 1024, 1024 * 1024 * 1024),
+    "RATELIMIT_ENABLED": (bool, None, None),
 }
+
+RATE_LIMITS = (
+    "RATELIMIT_SIGN_IN_PER_ACCOUNT",
+    "RATELIMIT_SIGN_IN_PER_ADDRESS",
+    "RATELIMIT_REGISTER_PER_ADDRESS",
+    "RATELIMIT_SETUP_PER_ADDRESS",
+    "RATELIMIT_TOKEN_PER_USER",
+)
 
 
 def check_settings(config: Config) -> None:
@@ -105,6 +133,79 @@ def check_settings(config: Config) -> None:
             raise ConfigError(
                 f"{name} must be a whole number from {lowest} to {highest}, not {value!r}"
             )
+    for name in RATE_LIMITS:
+        if not isinstance(config[name], str) or not valid_limit(config[name]):
+            raise ConfigError(
+                f"{name} must be a rate limit such as '10 per minute' or '5/minute;50/day', "
+                f"not {config[name]!r}"
+            )
+    for name in ("RATELIMIT_STORAGE_URI", "RATELIMIT_KEY_PREFIX"):
+        if not isinstance(config[name], str):
+            raise ConfigError(f"{name} must be a string, not {config[name]!r}")
+
+
+def valid_limit(text: str) -> bool:
+    try:
+        return bool(parse_many(text))
+    except ValueError:
+        return False
+
+
+# Secrets are never JSON: `from_prefixed_env` would turn an all-digit key into an int.
+SECRET_SETTINGS = ("SECRET_KEY", "SECRETS_ENCRYPTION_KEYS", "METRICS_TOKEN")
+MIN_SECRET_LENGTH = 32
+
+
+def check_secrets(config: Config, *, production: bool) -> None:
+    """Refuse a secret of the wrong type or a guessable one. (The secret box checks that the
+    encryption keys load, check_observability_settings the metrics token's length.)"""
+    for name in SECRET_SETTINGS:
+        value = config[name]
+        if value is not None and not isinstance(value, str):
+            raise ConfigError(f"{name} must be a string, not a {type(value).__name__}")
+    if production and len(config["SECRET_KEY"]) < MIN_SECRET_LENGTH:
+        raise ConfigError(
+            f"SECRET_KEY is too short to be secret: use at least {MIN_SECRET_LENGTH} random "
+            f"characters, for example {HOW_TO_MAKE['SECRET_KEY']}"
+        )
+
+
+HOST_CHARACTERS = frozenset(string.ascii_letters + string.digits + ".-:[]")
+
+
+def trusted_hosts(value: Any) -> list[str] | None:
+    """TRUSTED_HOSTS as Flask wants it: a list of names (a leading dot admits subdomains).
+    The environment may give a comma-separated string."""
+    if value is None or value == "":
+        return None
+    if isinstance(value, str):
+        value = [part.strip() for part in value.split(",") if part.strip()]
+    if (
+        not isinstance(value, list)
+        or not value
+        or not all(
+            isinstance(host, str) and host and set(host) <= HOST_CHARACTERS for host in value
+        )
+    ):
+        raise ConfigError(
+            f"TRUSTED_HOSTS must be host names separated by commas "
+            f"('tokens.example.com,.example.org'), not {value!r}"
+        )
+    return value
+
+
+def host_only_cookie_names(config: Config, given: Config) -> dict[str, str]:
+    """Secure cookies get the `__Host-` prefix, so no sibling subdomain can set or shadow
+    them. Browsers drop such a cookie unless it has Path=/ and no Domain, so a cookie with
+    either, or a name given explicitly, keeps its name."""
+    names = {}
+    for kind, name in (("SESSION", "__Host-session"), ("REMEMBER", "__Host-remember_token")):
+        path = config.get(f"{kind}_COOKIE_PATH") or config["APPLICATION_ROOT"]
+        host_only = path == "/" and not config.get(f"{kind}_COOKIE_DOMAIN")
+        secure = config[f"{kind}_COOKIE_SECURE"] is True
+        if secure and host_only and f"{kind}_COOKIE_NAME" not in given:
+            names[f"{kind}_COOKIE_NAME"] = name
+    return names
 
 
 def check_observability_settings(config: Config) -> None:
@@ -149,6 +250,9 @@ def explicit_settings(app: Flask, test_config: Mapping[str, Any] | None) -> Conf
     if os.environ.get("DATABASE_URL"):
         given["SQLALCHEMY_DATABASE_URI"] = os.environ["DATABASE_URL"]
     given.from_prefixed_env()
+    for name in SECRET_SETTINGS:
+        if f"FLASK_{name}" in os.environ:
+            given[name] = os.environ[f"FLASK_{name}"]
     if test_config:
         given.from_mapping(test_config)
     return given

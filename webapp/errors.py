@@ -1,6 +1,7 @@
 """Error pages for people and JSON errors for scripts; never a traceback outside debug mode."""
 
-from flask import Flask, jsonify, render_template, request
+from flask import Flask, Response, jsonify, render_template, request
+from flask.globals import request_ctx
 from flask.typing import ResponseReturnValue
 from werkzeug.exceptions import HTTPException
 
@@ -16,11 +17,16 @@ def wants_json() -> bool:
 
 
 def handle_http_error(error: HTTPException) -> ResponseReturnValue:
-    response = (
-        jsonify(success=False, error=error.description)
-        if wants_json()
-        else render_template("errors.html", error=error)
-    )
+    response: ResponseReturnValue
+    if wants_json():
+        response = jsonify(success=False, error=error.description)
+    elif request_ctx.url_adapter is None:
+        # A Host outside TRUSTED_HOSTS leaves no URLs to build, so no page with links.
+        response = Response(
+            f"{error.code} {error.name}: {error.description}\n", mimetype="text/plain"
+        )
+    else:
+        response = render_template("errors.html", error=error)
     # Keep the headers the error carries for the client, such as Allow on a 405.
     headers = [(key, value) for key, value in error.get_headers() if key != "Content-Type"]
     return response, error.code or 500, headers

@@ -1,8 +1,8 @@
 """How a session or remember-me cookie becomes a user, and what happens when there is none."""
 
-from flask import Flask, jsonify, redirect, request
+from flask import Flask, jsonify, redirect, request, session
 from flask.typing import ResponseReturnValue
-from flask_login import login_url
+from flask_login import current_user, login_url, login_user, logout_user
 
 from webapp.errors import wants_json
 from webapp.extensions import db, login_manager
@@ -18,6 +18,24 @@ def load_user(login_id: str) -> User | None:
     if user is None or not user.is_active or str(user.session_version) != version:
         return None
     return user
+
+
+def start_session(user: User, *, remember: bool = False) -> None:
+    """Sign in on a fresh session: nothing from before, such as a CSRF token someone read
+    from the anonymous sign-in page, carries over into the signed-in one."""
+    session.clear()
+    login_user(user, remember=remember)
+
+
+def end_session() -> None:
+    """Sign out for good: the session and remember-me cookies just used stop working even
+    if a copy is kept. The login id carries only a per-user version, so this ends the user's
+    other sessions too; per-session revocation would need server-side session state."""
+    if current_user.is_authenticated:
+        current_user.end_sessions()
+        db.session.commit()
+    session.clear()
+    logout_user()  # after the clear: it asks for the remember-me cookie to be deleted
 
 
 @login_manager.unauthorized_handler

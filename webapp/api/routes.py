@@ -6,6 +6,7 @@ from webapp.api.cors import cors_headers, preflight_headers
 from webapp.extensions import csrf, db
 from webapp.models import Project
 from webapp.observability import events
+from webapp.rate_limits import token_per_user
 from webapp.services.tokens import ProjectCannotSign, issue_token
 
 bp = Blueprint("api", __name__)
@@ -35,6 +36,7 @@ def refused(reason: str, **details: str | None) -> None:
 
 
 @bp.route("/auth/authorize", methods=["GET", "POST", "OPTIONS"])
+@token_per_user
 def authorize() -> ResponseReturnValue:
     project = requested_project(request.args.get("project"))
     origin = request.headers.get("Origin")

@@ -49,8 +49,10 @@ def email_field(label: str = "Email") -> EmailField:
     )
 
 
-def acceptable_password(_form: FlaskForm, field: PasswordField) -> None:
-    if message := password_problem(field.data or ""):
+def acceptable_password(form: FlaskForm, field: PasswordField) -> None:
+    """The account's email is the form's Email field, or, on the account page, the user's."""
+    email = form["email"].data if "email" in form else getattr(form, "account_email", "")
+    if message := password_problem(field.data or "", email or ""):
         raise ValidationError(message)
 
 
@@ -93,3 +95,7 @@ class PasswordForm(FlaskForm):
     current_password = current_password_field("Current password")
     new_password = new_password_field("New password")
     submit = SubmitField("Change password")
+
+    def __init__(self, *args, account_email: str, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.account_email = account_email

@@ -9,22 +9,24 @@ from flask import (
     url_for,
 )
 from flask.typing import ResponseReturnValue
-from flask_login import current_user, login_required, login_user, logout_user
-from werkzeug.security import check_password_hash, generate_password_hash
+from flask_login import current_user, login_required, login_user
 
 from webapp.auth.forms import LocaleForm, LoginForm, PasswordForm, RegisterForm
 from webapp.auth.next_url import safe_next_url
 from webapp.auth.signup import open_account
 from webapp.extensions import db
+from webapp.login import end_session, start_session
 from webapp.models import User
 from webapp.models.types import utcnow
 from webapp.observability import events
+from webapp.password_hashing import hash_password, password_matches
+from webapp.rate_limits import register_per_address, sign_in_per_account, sign_in_per_address
 from webapp.rules.locales import best_locale
 
 bp = Blueprint("auth", __name__)
 
 # Checked against when the email is unknown, so a wrong email costs as long as a wrong password.
-UNKNOWN_USER_HASH = generate_password_hash("no such user", method="scrypt")
+UNKNOWN_USER_HASH = hash_password("no such user")
 SIGN_IN_FAILED = "Wrong email or password."
 
 
@@ -33,6 +35,7 @@ def after_sign_in() -> ResponseReturnValue:
 
 
 @bp.route("/register", methods=["GET", "POST"])
+@register_per_address
 def register() -> ResponseReturnValue:
     if not current_app.config["REGISTRATION_OPEN"]:
         abort(404)
@@ -52,6 +55,8 @@ def register() -> ResponseReturnValue:
 
 
 @bp.route("/login", methods=["GET", "POST"])
+@sign_in_per_address
+@sign_in_per_account
 def login() -> ResponseReturnValue:
     if current_user.is_authenticated:
         return after_sign_in()
@@ -60,7 +65,7 @@ def login() -> ResponseReturnValue:
         password = form.password.data or ""
         user = User.by_email(form.email.data or "")
         if user is None:
-            check_password_hash(UNKNOWN_USER_HASH, password)
+            password_matches(UNKNOWN_USER_HASH, password)
             events.sign_in_attempt("unknown_email")
             form.form_errors.append(SIGN_IN_FAILED)
         elif not user.check_password(password):
@@ -73,14 +78,14 @@ def login() -> ResponseReturnValue:
             events.sign_in_attempt("success", user.public_id)
             user.last_login_at = utcnow()
             db.session.commit()
-            login_user(user, remember=form.remember.data)
+            start_session(user, remember=form.remember.data)
             return after_sign_in()
     return render_template("auth/login.html", form=form)
 
 
 @bp.post("/logout")
 def logout() -> ResponseReturnValue:
-    logout_user()
+    end_session()
     flash("You are signed out.")
     return redirect(url_for("auth.login"))
 
@@ -89,7 +94,7 @@ def logout() -> ResponseReturnValue:
 @login_required
 def account() -> ResponseReturnValue:
     locale_form = LocaleForm(prefix="locale", obj=current_user)
-    password_form = PasswordForm(prefix="password")
+    password_form = PasswordForm(prefix="password", account_email=current_user.email)
     if locale_form.submit.data and locale_form.validate_on_submit():
         current_user.locale = locale_form.locale.data
         db.session.commit()

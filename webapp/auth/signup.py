@@ -2,10 +2,10 @@
 
 from flask import flash, redirect
 from flask.typing import ResponseReturnValue
-from flask_login import login_user
 from flask_wtf import FlaskForm
 
 from webapp.extensions import db
+from webapp.login import start_session
 from webapp.services.users import EmailTaken, InvalidAccount, create_user
 
 EMAIL_TAKEN = "That email already has an account. Sign in instead."
@@ -30,6 +30,6 @@ def open_account(
         for problem in refusal.problems:
             form[problem.field].errors.append(problem.params["message"])
         return None
-    login_user(user)
+    start_session(user)
     flash(welcome)
     return redirect(then)

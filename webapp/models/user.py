@@ -6,10 +6,10 @@ from datetime import datetime
 from flask_login import UserMixin
 from sqlalchemy import String
 from sqlalchemy.orm import Mapped, mapped_column, validates
-from werkzeug.security import check_password_hash, generate_password_hash
 
 from webapp.extensions import db
 from webapp.models.types import UTCDateTime, utcnow
+from webapp.password_hashing import hash_password, password_matches
 from webapp.rules.emails import InvalidEmail, normalise_email
 
 
@@ -37,12 +37,17 @@ class User(UserMixin, db.Model):  # type: ignore[name-defined]  # made at run ti
 
     def set_password(self, password: str) -> None:
         """Store a new password hash; other sessions of this user end."""
-        self.password_hash = generate_password_hash(password, method="scrypt")
+        self.password_hash = hash_password(password)
         if self.session_version is not None:
-            self.session_version += 1
+            self.end_sessions()
 
     def check_password(self, password: str) -> bool:
-        return check_password_hash(self.password_hash, password)
+        return password_matches(self.password_hash, password)
+
+    def end_sessions(self) -> None:
+        """Every session and remember-me cookie issued so far stops working, for good: the
+        login id they carry names a version that will never come back."""
+        self.session_version += 1
 
     def get_id(self) -> str:
         return f"{self.public_id}:{self.session_version}"

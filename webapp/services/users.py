@@ -43,6 +43,8 @@ def active_admin_count(*, lock: bool = False) -> int:
 def account_values(email: str, password: str, locale: str) -> tuple[str, str]:
     """The normalised (email, locale), or InvalidAccount naming every field that is wrong."""
     problems = []
+    if message := password_problem(password, email):
+        problems.append(Problem("password", "weak", {"message": message}))
     try:
         email = normalise_email(email)
     except InvalidEmail as error:
@@ -51,8 +53,6 @@ def account_values(email: str, password: str, locale: str) -> tuple[str, str]:
         locale = normalise_locale(locale)
     except InvalidLocale as error:
         problems.append(Problem("locale", "invalid", {"message": str(error)}))
-    if message := password_problem(password):
-        problems.append(Problem("password", "weak", {"message": message}))
     if problems:
         raise InvalidAccount(problems)
     return email, locale
@@ -99,4 +99,7 @@ def set_flag(user: User, flag: str, value: bool, actor: User | None) -> None:
         raise LastAdmin("There must stay at least one active admin.")
     before = audit.user_state(user)
     setattr(user, flag, value)
+    if not value:
+        # Disabled or demoted: sessions end now, and enabling again does not revive them.
+        user.end_sessions()
     audit.record(action, user, before, audit.user_state(user), actor)

@@ -4,6 +4,7 @@ from wtforms import HiddenField, SubmitField
 
 from webapp.auth.forms import RegisterForm
 from webapp.auth.signup import open_account
+from webapp.rate_limits import setup_per_address
 from webapp.rules.locales import best_locale
 from webapp.services.setup_codes import code_matches, forget_code
 from webapp.services.users import active_admin_count
@@ -17,6 +18,7 @@ class SetupForm(RegisterForm):
 
 
 @bp.route("/setup", methods=["GET", "POST"])
+@setup_per_address
 def setup() -> ResponseReturnValue:
     """Gone (404) once an admin exists, and for anyone without the console's code."""
     code = request.values.get("code")

@@ -1,0 +1,83 @@
+"""Brute-force limits: sign-in per account and per client address, sign-up and setup per
+address, tokens per user. Each limit is a setting (see README); the counters live in
+`RATELIMIT_STORAGE_URI`, so instances sharing a Redis share them."""
+
+import hashlib
+import math
+import time
+from collections.abc import Callable
+
+from flask import Flask, current_app, request
+from flask_limiter import RateLimitExceeded
+from flask_limiter.util import get_remote_address
+from flask_login import current_user
+
+from webapp.errors import handle_http_error
+from webapp.extensions import limiter
+from webapp.rules.emails import InvalidEmail, normalise_email
+
+TOO_MANY = "Too many attempts. Wait a little, then try again."
+TOO_MANY_TOKENS = "Too many token requests. Wait a little, then try again."
+
+
+def setting(name: str) -> Callable[[], str]:
+    """The limit is read per request, so each app's configuration applies."""
+    return lambda: current_app.config[name]
+
+
+def account_key() -> str:
+    """The account being signed in to, hashed: a short key, and no address in the store."""
+    email = request.form.get("email", "")
+    try:
+        email = normalise_email(email)
+    except InvalidEmail:
+        email = email.strip().lower()  # no such account; still one counter per spelling
+    return "account:" + hashlib.sha256(email.encode("utf-8", "replace")).hexdigest()
+
+
+def user_key() -> str:
+    if current_user.is_authenticated:
+        return "user:" + current_user.public_id
+    return "address:" + (get_remote_address() or "-")
+
+
+def per_address(name: str, methods: list[str] | None = None):
+    return limiter.limit(setting(name), methods=methods, error_message=TOO_MANY)
+
+
+sign_in_per_account = limiter.limit(
+    setting("RATELIMIT_SIGN_IN_PER_ACCOUNT"),
+    key_func=account_key,
+    methods=["POST"],
+    error_message=TOO_MANY,
+)
+sign_in_per_address = per_address("RATELIMIT_SIGN_IN_PER_ADDRESS", ["POST"])
+register_per_address = per_address("RATELIMIT_REGISTER_PER_ADDRESS", ["POST"])
+# Every method: the code in the link is what a guesser would try.
+setup_per_address = per_address("RATELIMIT_SETUP_PER_ADDRESS")
+# One limit, so the check costs the token endpoint one storage round trip (a fixed window's
+# increment); Flask-Limiter's informational headers, which cost another, stay off.
+token_per_user = limiter.limit(
+    setting("RATELIMIT_TOKEN_PER_USER"),
+    key_func=user_key,
+    methods=["GET", "POST"],
+    error_message=TOO_MANY_TOKENS,
+)
+
+
+def too_many_requests(error: RateLimitExceeded):
+    """The usual error answer (JSON or a page), plus when to come back."""
+    body, status, headers = handle_http_error(error)
+    limit = limiter.current_limit
+    wait = 60
+    if limit:  # reset_at is a whole second late: keep within the window
+        wait = min(limit.limit.get_expiry(), max(1, math.ceil(limit.reset_at - time.time())))
+    return body, status, [*headers, ("Retry-After", str(wait))]
+
+
+def init_app(app: Flask) -> None:
+    # Flask-Limiter keeps the first app's key prefix on its single instance; each app (the
+    # test suite makes many) counts under its own.
+    limiter._key_prefix = app.config["RATELIMIT_KEY_PREFIX"]
+    limiter.init_app(app)
+    app.register_error_handler(RateLimitExceeded, too_many_requests)
