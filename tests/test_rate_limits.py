@@ -157,6 +157,20 @@ def test_the_token_limit_costs_one_storage_round_trip(
     assert calls == ["incr"]
 
 
+def test_unreachable_counters_answer_503_not_unlimited(make_app, make_user, make_project):
+    """Redis gone: sign-in and tokens fail closed, with a clear answer in the usual form."""
+    app = make_app(RATELIMIT_STORAGE_URI="redis://127.0.0.1:1")  # nothing listens on port 1
+    make_project()
+    client = app.test_client()
+    page = sign_in(client, make_user().email)
+    assert page.status_code == 503
+    assert "cannot check its limits" in page.get_data(as_text=True)
+    api = client.post("/auth/authorize?project=demo")
+    assert api.status_code == 503
+    assert api.get_json()["success"] is False
+    assert client.get("/login").status_code == 200  # unlimited pages still work
+
+
 def test_concurrent_password_hashing_is_bounded(make_app, make_user, served):
     """Sixteen sign-ins at once through a real threaded server: no more hashes run at a time
     than the bound, so memory stays bounded (each scrypt hash takes 32 MiB)."""

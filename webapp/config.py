@@ -46,6 +46,8 @@ DEFAULTS: dict[str, Any] = {
     "RATELIMIT_ENABLED": True,
     "RATELIMIT_STORAGE_URI": "memory://",
     "RATELIMIT_KEY_PREFIX": "webapp",
+    # A storage failure surfaces as limits' StorageError, answered 503 (rate_limits.py).
+    "RATELIMIT_STORAGE_OPTIONS": {"wrap_exceptions": True},
     "RATELIMIT_SIGN_IN_PER_ACCOUNT": "10 per 15 minutes",
     "RATELIMIT_SIGN_IN_PER_ADDRESS": "30 per 15 minutes",
     "RATELIMIT_REGISTER_PER_ADDRESS": "10 per hour",

@@ -11,6 +11,8 @@ from flask import Flask, current_app, request
 from flask_limiter import RateLimitExceeded
 from flask_limiter.util import get_remote_address
 from flask_login import current_user
+from limits.errors import StorageError
+from werkzeug.exceptions import ServiceUnavailable
 
 from webapp.errors import handle_http_error
 from webapp.extensions import limiter
@@ -75,9 +77,17 @@ def too_many_requests(error: RateLimitExceeded):
     return body, status, [*headers, ("Retry-After", str(wait))]
 
 
+def storage_unreachable(error: StorageError):
+    """Fail closed, with a clear answer: no unlimited sign-ins while the counters are away."""
+    current_app.logger.error("rate-limit storage failed: %r", error.storage_error)
+    message = "This service cannot check its limits right now. Try again shortly."
+    return handle_http_error(ServiceUnavailable(message))
+
+
 def init_app(app: Flask) -> None:
     # Flask-Limiter keeps the first app's key prefix on its single instance; each app (the
     # test suite makes many) counts under its own.
     limiter._key_prefix = app.config["RATELIMIT_KEY_PREFIX"]
     limiter.init_app(app)
     app.register_error_handler(RateLimitExceeded, too_many_requests)
+    app.register_error_handler(StorageError, storage_unreachable)
