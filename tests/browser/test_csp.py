@@ -4,10 +4,8 @@ admin with some data: not one violation (an inline script or style, a stray orig
 import re
 
 import pytest
-from conftest import HS256_KEY, PASSWORD
 from flask import url_for
-
-from .conftest import HOW_TO_ENABLE
+from helpers import HOW_TO_ENABLE, HS256_KEY, PASSWORD
 
 expect = pytest.importorskip("playwright.sync_api", reason=HOW_TO_ENABLE).expect
 pytestmark = pytest.mark.browser
