@@ -1,8 +1,11 @@
 """What every request and response passes: body size, host names, protective headers."""
 
 import http.client
+import io
+from urllib.parse import urlencode
 
 import pytest
+from helpers import PASSWORD, csrf_token_from
 
 CSP = (
     "default-src 'self'; frame-ancestors 'none'; object-src 'none'; base-uri 'none'; "
@@ -124,3 +127,17 @@ def test_an_untrusted_forwarded_host_is_refused(make_app):
     response = client.get("/admin", headers=forwarded)
     assert response.status_code == 400
     assert "evil.example" not in response.headers.get("Location", "")
+
+
+def test_a_chunked_body_within_the_limit_is_read_whole(client, user):
+    """A body without Content-Length, as a chunked upload arrives from the server, is
+    buffered by the size check and handed on whole."""
+    token = csrf_token_from(client.get("/login").get_data(as_text=True))
+    body = urlencode({"csrf_token": token, "email": user.email, "password": PASSWORD})
+    response = client.post(
+        "/login",
+        input_stream=io.BytesIO(body.encode()),
+        content_type="application/x-www-form-urlencoded",
+        environ_overrides={"wsgi.input_terminated": True},
+    )
+    assert response.status_code == 302  # signed in: every field arrived
