@@ -112,7 +112,7 @@ CHECKED_SETTINGS: dict[str, tuple[type, int, int]] = {
     "TRUSTED_PROXIES": (int, 0, 10),
     "HSTS_MAX_AGE": (int, 0, 2 * 365 * 24 * 3600),
     "MAX_CONTENT_LENGTH": (int, 1024, 1024 * 1024 * 1024),
-    "RATELIMIT_ENABLED": (bool, None, None),
+    "RATELIMIT_ENABLED": (bool, 0, 1),
 }
 
 RATE_LIMITS = (

@@ -5,6 +5,7 @@ memory without limit. Requests over the bound wait for a slot.
 """
 
 import threading
+from collections.abc import Iterator
 from contextlib import contextmanager
 
 from werkzeug.security import check_password_hash, generate_password_hash
@@ -18,7 +19,7 @@ peak_running = 0  # the most hashes seen at once since the last reset_peak(); fo
 
 
 @contextmanager
-def _hash_slot():
+def _hash_slot() -> Iterator[None]:
     global _running, peak_running
     with _slots:
         with _count_lock:

@@ -8,7 +8,8 @@ import time
 from collections.abc import Callable
 
 from flask import Flask, current_app, request
-from flask_limiter import RateLimitExceeded
+from flask.typing import ResponseReturnValue
+from flask_limiter import RateLimitExceeded, RouteLimit
 from flask_limiter.util import get_remote_address
 from flask_login import current_user
 from limits.errors import StorageError
@@ -43,7 +44,7 @@ def user_key() -> str:
     return "address:" + (get_remote_address() or "-")
 
 
-def per_address(name: str, methods: list[str] | None = None):
+def per_address(name: str, methods: list[str] | None = None) -> RouteLimit:
     return limiter.limit(setting(name), methods=methods, error_message=TOO_MANY)
 
 
@@ -67,17 +68,17 @@ token_per_user = limiter.limit(
 )
 
 
-def too_many_requests(error: RateLimitExceeded):
-    """The usual error answer (JSON or a page), plus when to come back."""
-    body, status, headers = handle_http_error(error)
+def too_many_requests(error: RateLimitExceeded) -> ResponseReturnValue:
+    """The usual error answer (JSON or a page), with Retry-After: when the window ends."""
     limit = limiter.current_limit
     wait = 60
     if limit:  # reset_at is a whole second late: keep within the window
         wait = min(limit.limit.get_expiry(), max(1, math.ceil(limit.reset_at - time.time())))
-    return body, status, [*headers, ("Retry-After", str(wait))]
+    error.retry_after = wait  # Werkzeug's TooManyRequests sends it as a header
+    return handle_http_error(error)
 
 
-def storage_unreachable(error: StorageError):
+def storage_unreachable(error: StorageError) -> ResponseReturnValue:
     """Fail closed, with a clear answer: no unlimited sign-ins while the counters are away."""
     current_app.logger.error("rate-limit storage failed: %r", error.storage_error)
     message = "This service cannot check its limits right now. Try again shortly."

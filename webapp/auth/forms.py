@@ -96,6 +96,6 @@ class PasswordForm(FlaskForm):
     new_password = new_password_field("New password")
     submit = SubmitField("Change password")
 
-    def __init__(self, *args, account_email: str, **kwargs):
+    def __init__(self, *args: Any, account_email: str, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.account_email = account_email
