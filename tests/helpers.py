@@ -21,6 +21,8 @@ PASSWORD = "correct horse battery staple"
 PASSWORD_HASH = generate_password_hash(PASSWORD, method="scrypt")
 ENCRYPTION_KEY = Fernet.generate_key().decode()
 HS256_KEY = "k" * 32
+# Long enough for production's rule, so a test may build a production app with it.
+SECRET_KEY = "test secret key, long enough for production"
 
 # Debian's Chromium, driven by Playwright (whose own browser download cannot work here).
 CHROMIUM = "/usr/bin/chromium"
@@ -43,7 +45,7 @@ def app_settings(database_url: str, **overrides) -> dict:
     return {
         "TESTING": True,
         "DEPLOYMENT": "development",
-        "SECRET_KEY": "test secret key",
+        "SECRET_KEY": SECRET_KEY,
         "SECRETS_ENCRYPTION_KEYS": ENCRYPTION_KEY,
         "SQLALCHEMY_DATABASE_URI": database_url,
         **overrides,

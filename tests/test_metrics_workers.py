@@ -3,7 +3,7 @@
 import urllib.request
 from concurrent.futures import ThreadPoolExecutor
 
-from helpers import ENCRYPTION_KEY, metric_value
+from helpers import ENCRYPTION_KEY, SECRET_KEY, metric_value
 from servers import production_server
 
 ROUNDS = 10  # at most this many rounds of ROUND_SIZE token requests
@@ -33,7 +33,7 @@ def test_token_totals_add_up_across_worker_processes(
     multiprocess_dir.mkdir()
     settings = {
         "FLASK_DEPLOYMENT": "development",
-        "FLASK_SECRET_KEY": "test secret key",
+        "FLASK_SECRET_KEY": SECRET_KEY,
         "FLASK_SECRETS_ENCRYPTION_KEYS": ENCRYPTION_KEY,
         "FLASK_SQLALCHEMY_DATABASE_URI": database_url,
         "PROMETHEUS_MULTIPROC_DIR": str(multiprocess_dir),

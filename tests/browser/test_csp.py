@@ -11,7 +11,7 @@ expect = pytest.importorskip("playwright.sync_api", reason=HOW_TO_ENABLE).expect
 pytestmark = pytest.mark.browser
 
 # Routes that answer JSON or text, or only POST; every other GET route must be visited.
-NOT_PAGES = {"static", "api.authorize", "ops.ping", "ops.healthz"}
+NOT_PAGES = {"static", "api.authorize", "ops.ping", "ops.healthz", "metrics.metrics_page"}
 REPORT_VIOLATIONS = """
 document.addEventListener("securitypolicyviolation", (event) => {
   console.error(`CSP violation: ${event.violatedDirective} blocked ${event.blockedURI}`);
