@@ -2,11 +2,12 @@ import click
 from flask import current_app
 from flask.cli import with_appcontext
 
+from webapp.cli import OpsCommand
 from webapp.services.setup_codes import new_code
 from webapp.services.users import active_admin_count
 
 
-@click.command("setup-link")
+@click.command("setup-link", cls=OpsCommand)
 @with_appcontext
 @click.option("--base-url", default="http://127.0.0.1:5000", show_default=True)
 def setup_link(base_url: str) -> None:

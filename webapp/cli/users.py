@@ -1,15 +1,15 @@
 import sys
 
 import click
-from flask.cli import AppGroup
 
+from webapp.cli import OpsGroup
 from webapp.extensions import db
 from webapp.models import User
 from webapp.rules.emails import InvalidEmail, normalise_email
 from webapp.rules.locales import DEFAULT_LOCALE, InvalidLocale, normalise_locale
 from webapp.services.users import EmailTaken, InvalidAccount, LastAdmin, create_user, set_flag
 
-group = AppGroup("users", help="Manage accounts.")
+group = OpsGroup("users", help="Manage accounts.")
 
 
 def existing_user(email: str) -> User:

@@ -15,6 +15,10 @@ class SecretUnreadable(Exception):
 
 def load_keys(keys: str) -> MultiFernet:
     """Build a MultiFernet from a comma-separated list of Fernet keys, first one encrypting."""
+    return MultiFernet(parse_keys(keys))
+
+
+def parse_keys(keys: str) -> list[Fernet]:
     parts = [part.strip() for part in keys.split(",") if part.strip()]
     if not parts:
         raise EncryptionKeyError("SECRETS_ENCRYPTION_KEYS holds no key")
@@ -27,7 +31,7 @@ def load_keys(keys: str) -> MultiFernet:
                 f"SECRETS_ENCRYPTION_KEYS key {position} is not a Fernet key "
                 "(32 url-safe base64-encoded bytes)"
             ) from None
-    return MultiFernet(fernets)
+    return fernets
 
 
 def encrypt(fernet: MultiFernet, value: str) -> str:
@@ -50,6 +54,15 @@ def rotate(fernet: MultiFernet, token: str) -> str:
         return fernet.rotate(token.encode("ascii")).decode("ascii")
     except InvalidToken:
         raise SecretUnreadable(UNREADABLE) from None
+
+
+def is_current(first: Fernet, token: str) -> bool:
+    """Whether a stored value is encrypted under the first key already (nothing to rotate)."""
+    try:
+        first.decrypt(token.encode("ascii"))
+    except InvalidToken:
+        return False
+    return True
 
 
 def fingerprint(value: str) -> str:

@@ -72,6 +72,10 @@ MESSAGES = {
         "This project was changed by someone else since you opened it. Your input is kept "
         "below; open the project again to see their changes before you save."
     ),
+    # Problems only an imported file can have.
+    ("slug", "duplicate"): "The file has this slug more than once.",
+    ("is_default", "several"): "The file makes more than one project the default.",
+    ("project", "object"): "Each project must be a JSON object of settings.",
     "required": "This field is required.",
     "text": "Enter one line of text of at most {longest:,} characters.",
     "boolean": "Choose true or false.",
