@@ -32,7 +32,7 @@ def test_check_passes_good_projects_with_a_summary(runner, make_project):
     make_project("shop")
     result = runner.invoke(args=["projects", "check"])
     assert result.exit_code == 0, result.output
-    assert result.output == "All 1 projects pass every rule.\n"
+    assert result.output == "1 project checked: every rule passes.\n"
 
 
 def test_check_reports_each_problem_in_words_and_fails(app, runner, make_project):

@@ -19,6 +19,10 @@ from webapp.services.projects import StaleProject, stored_project_problems
 group = OpsGroup("projects", help="Project configurations.")
 
 
+def plural(count: int, noun: str) -> str:
+    return f"{count} {noun}{'' if count == 1 else 's'}"
+
+
 def all_projects() -> list[Project]:
     return list(db.session.scalars(db.select(Project).order_by(Project.slug)))
 
@@ -51,7 +55,7 @@ def check() -> None:
         raise click.ClickException(
             f"{count} problems in {len(broken)} of {len(projects)} projects."
         )
-    click.echo(f"All {len(projects)} projects pass every rule.")
+    click.echo(f"{plural(len(projects), 'project')} checked: every rule passes.")
 
 
 @group.command("export")
@@ -110,7 +114,8 @@ def import_projects(file: IO[bytes], dry_run: bool) -> None:
         db.session.rollback()
         for name, problem in refusal.problems:
             click.echo(f"{name}: {problem.field}: {describe(problem)}", err=True)
-        raise click.ClickException(f"Nothing imported: {len(refusal.problems)} problems.") from None
+        count = plural(len(refusal.problems), "problem")
+        raise click.ClickException(f"Nothing imported: {count}.") from None
     except StaleProject as error:
         db.session.rollback()
         raise click.ClickException(
@@ -127,4 +132,4 @@ def import_projects(file: IO[bytes], dry_run: bool) -> None:
         return
     db.session.commit()
     changed = sum(change.action != "unchanged" for change in imported.changes)
-    click.echo(f"Imported: {changed} projects changed.")
+    click.echo(f"Imported: {plural(changed, 'project')} changed.")
