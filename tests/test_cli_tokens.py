@@ -7,20 +7,23 @@ from webapp.extensions import db
 from webapp.models import Project
 
 
-def test_prints_a_token_signed_like_the_endpoints(runner, make_project, make_user):
+def test_prints_a_token_signed_like_the_endpoints(runner, make_project, make_user, caplog):
     make_project("shop", custom_claims={"tier": "gold"})
     user = make_user("Ada@example.com", locale="de-DE")
     result = runner.invoke(
         args=["tokens", "issue", "--project", "shop", "--user", "ADA@example.com"]
     )
     assert result.exit_code == 0, result.output
-    assert result.stderr == ""
+    assert "Note" not in result.stderr  # stderr has the log line only
     claims = jwt.decode(
         result.stdout.strip(), "k" * 32, algorithms=["HS256"], issuer="sm-abcdef123456789"
     )
     assert claims["user_id"] == user.public_id
     assert claims["locale"] == "de-DE" and claims["tier"] == "gold"
     assert claims["sm-session-server"] == "dh.soulmachines.cloud"
+    (record,) = [r for r in caplog.records if r.name == "webapp.tokens"]
+    assert (record.outcome, record.jti, record.user_id) == ("issued", claims["jti"], user.public_id)
+    assert result.stdout.strip() not in caplog.text
 
 
 def test_notes_a_disabled_project_or_user_on_stderr(runner, make_project, make_user):
