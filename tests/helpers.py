@@ -112,6 +112,6 @@ def setup_link(app) -> str:
         args=["setup-link", "--base-url", "http://127.0.0.1:5000"]
     )
     assert result.exit_code == 0
-    match = re.search(r"http://127\.0\.0\.1:5000(/setup\?code=\S+)", result.output)
-    assert match, result.output
+    match = re.search(r"http://127\.0\.0\.1:5000(/setup\?code=\S+)", result.stdout)
+    assert match, result.stdout
     return match.group(1)

@@ -80,10 +80,10 @@ def first_run_setup(page, live_server, screenshot, visits: Visits) -> None:
     result = live_server.app.test_cli_runner().invoke(
         args=["setup-link", "--base-url", live_server.url]
     )
-    assert result.exit_code == 0, result.output
+    assert result.exit_code == 0, result.stdout
     prefix = f"No admin yet. Create the first one at {live_server.url}/setup?code="
-    assert result.output.startswith(prefix), result.output
-    setup_url = result.output.strip()[len("No admin yet. Create the first one at ") :]
+    assert result.stdout.startswith(prefix), result.stdout
+    setup_url = result.stdout.strip()[len("No admin yet. Create the first one at ") :]
 
     page.goto(setup_url)
     expect(page.get_by_role("heading", name="Create the first admin")).to_be_visible()

@@ -60,7 +60,7 @@ def test_no_page_breaks_the_content_security_policy(page, live_server, make_user
 
     # Before any admin exists: setup, and the anonymous pages.
     result = app.test_cli_runner().invoke(args=["setup-link", "--base-url", live_server.url])
-    link = re.search(r"(/setup\?code=\S+)", result.output).group(1)
+    link = re.search(r"(/setup\?code=\S+)", result.stdout).group(1)
     violations.load(link, "setup.setup")
     for endpoint, path in (("main.index", "/"), ("auth.login", "/login")):
         violations.load(path, endpoint)
