@@ -1,19 +1,31 @@
-# The README's commands. Every target makes the virtualenv it needs first.
+# The README's commands. Every target first installs what it needs from uv.lock.
 PYTHON ?= python3
 VENV ?= .venv
 HOST ?= 127.0.0.1
-PORT ?= 5000
 BIN := $(VENV)/bin
 FLASK := $(BIN)/flask --app webapp
 
-.PHONY: run test lint bench install clean
+# uv installs from the lock; it is itself pinned and comes from PyPI into a venv of its own.
+UV_VERSION := 0.13.9
+UV := .uv/bin/uv
+SYNC := UV_PROJECT_ENVIRONMENT=$(VENV) $(UV) sync --locked --python $(PYTHON)
+
+.PHONY: run serve test lint lock lock-check bench bench-serve dist install clean
 
 # `make run` serves for development: generated secrets, plain-HTTP cookies, the debugger off.
 run: export FLASK_DEPLOYMENT ?= development
+run: PORT ?= 5000
 run: $(VENV)/.installed
 	$(FLASK) db upgrade
 	$(FLASK) setup-link --base-url http://$(HOST):$(PORT)
 	$(FLASK) run --host $(HOST) --port $(PORT)
+
+# `make serve` is the production server the benchmark chose (bench/RESULTS.md); WORKERS and
+# THREADS default to the number of CPUs and 2. It does not migrate: run `db upgrade` first.
+serve: PORT ?= 8000
+serve: $(VENV)/.installed
+	$(BIN)/webapp-serve --host $(HOST) --port $(PORT) \
+		$(if $(WORKERS),--workers $(WORKERS)) $(if $(THREADS),--threads $(THREADS))
 
 test: $(VENV)/.installed-test
 	$(BIN)/pytest $(PYTEST_ARGS)
@@ -25,24 +37,48 @@ bench: $(VENV)/.installed-test
 	psql -h 127.0.0.1 -U postgres -qc "CREATE DATABASE webapp_bench" 2>/dev/null || true
 	BENCH_DATABASE_URL=$(BENCH_DATABASE_URL) $(BIN)/python bench/admin_pages.py
 
+# The production servers over real HTTP with wrk (Debian's `wrk`): bench/serve_bench.py.
+bench-serve: $(VENV)/.installed-bench
+	$(BIN)/python bench/serve_bench.py $(BENCH_ARGS)
+
 lint: $(VENV)/.installed-test
 	$(BIN)/ruff check webapp tests migrations bench
 	$(BIN)/ruff format --check webapp tests migrations bench
 	$(BIN)/mypy
 
+# After a change to the dependencies in pyproject.toml: re-resolve and commit uv.lock.
+lock: $(UV)
+	$(UV) lock
+
+# CI: the lock must match pyproject.toml.
+lock-check: $(UV)
+	$(UV) lock --check
+
+# The deployment unit: the wheel (templates, static files and migrations inside) and the
+# locked versions of what it needs, for `pip install -r requirements.txt webapp-*.whl`.
+DIST_DIR ?= dist
+dist: $(UV)
+	$(UV) build --wheel --out-dir $(DIST_DIR)
+	$(UV) export --locked --no-emit-project --no-hashes --extra postgres \
+		--output-file $(DIST_DIR)/requirements.txt >/dev/null
+
 install: $(VENV)/.installed
 
-$(VENV)/.installed: pyproject.toml
-	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install -q --upgrade pip
-	$(BIN)/pip install -q -e .
+$(UV):
+	$(PYTHON) -m venv .uv
+	.uv/bin/pip install -q uv==$(UV_VERSION)
+
+$(VENV)/.installed: pyproject.toml uv.lock | $(UV)
+	$(SYNC)
 	touch $@
 
-$(VENV)/.installed-test: pyproject.toml
-	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install -q --upgrade pip
-	$(BIN)/pip install -q -e '.[test,postgres]'
+$(VENV)/.installed-test: pyproject.toml uv.lock | $(UV)
+	$(SYNC) --extra test --extra postgres
 	touch $@ $(VENV)/.installed
 
+$(VENV)/.installed-bench: pyproject.toml uv.lock | $(UV)
+	$(SYNC) --extra test --extra postgres --extra bench
+	touch $@ $(VENV)/.installed $(VENV)/.installed-test
+
 clean:
-	rm -rf $(VENV) .pytest_cache test-output
+	rm -rf $(VENV) .uv .pytest_cache test-output dist
