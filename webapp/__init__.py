@@ -7,6 +7,7 @@ from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from webapp.config import load_config
+from webapp.paths import bundled
 
 
 def create_app(
@@ -17,7 +18,7 @@ def create_app(
         __name__,
         instance_path=instance_path,
         instance_relative_config=True,
-        template_folder="../templates",
+        template_folder=bundled("templates"),
     )
     load_config(app, test_config)
     register_observability(app)
@@ -60,7 +61,9 @@ def register_extensions(app: Flask) -> None:
 
     security.init_app(app)  # first: its size check runs before any hook reads a body
     db.init_app(app)
-    migrate.init_app(app, db, render_as_batch=True, compare_type=True)
+    migrate.init_app(
+        app, db, directory=bundled("migrations"), render_as_batch=True, compare_type=True
+    )
     csrf.init_app(app)
     secret_box.init_app(app)
     login.init_app(app)

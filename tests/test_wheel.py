@@ -1,0 +1,162 @@
+"""The deployment unit: the wheel `make dist` builds, installed into a fresh venv outside the
+checkout with the locked dependencies, migrates, and serves tokens with the production server."""
+
+import http.cookiejar
+import json
+import os
+import re
+import signal
+import socket
+import sqlite3
+import subprocess
+import sys
+import time
+import urllib.parse
+import urllib.request
+from pathlib import Path
+
+import jwt
+import pytest
+from cryptography.fernet import Fernet
+from helpers import HS256_KEY, PASSWORD, using_postgresql
+
+ROOT = Path(__file__).resolve().parent.parent
+EMAIL = "wheel@example.com"
+
+pytestmark = [
+    pytest.mark.slow,
+    pytest.mark.skipif(using_postgresql(), reason="the wheel is tested once, on SQLite"),
+]
+
+SEED_PROJECT = f"""
+from webapp import create_app
+from webapp.extensions import db
+from webapp.models import Project
+with create_app().app_context():
+    project = Project(slug="wheel", name="Wheel", session_server="dh.soulmachines.cloud",
+                      issuer="wheel-issuer")
+    project.set_signing_key({HS256_KEY!r})
+    db.session.add(project)
+    db.session.commit()
+"""
+
+
+def run(*command, **options) -> subprocess.CompletedProcess:
+    done = subprocess.run(command, capture_output=True, text=True, **options)
+    assert done.returncode == 0, f"{' '.join(command)} failed:\n{done.stderr}"
+    return done
+
+
+@pytest.fixture(scope="module")
+def installed(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A venv holding only the wheel and its locked dependencies; returns its bin folder."""
+    place = tmp_path_factory.mktemp("wheel")
+    run("make", "-C", str(ROOT), "--no-print-directory", "dist", f"DIST_DIR={place}")
+    # `make dist` bootstraps the pinned uv here.
+    uv = os.environ.get("UV", str(ROOT / ".uv" / "bin" / "uv"))
+    run(uv, "venv", "--quiet", "--python", sys.executable, str(place / "venv"))
+    (wheel,) = place.glob("webapp-*.whl")
+    python = place / "venv" / "bin" / "python"
+    run(
+        uv,
+        "pip",
+        "install",
+        "--quiet",
+        "--python",
+        str(python),
+        "-r",
+        str(place / "requirements.txt"),
+        str(wheel),
+    )
+    return place / "venv" / "bin"
+
+
+@pytest.fixture
+def deployment(installed: Path, tmp_path: Path) -> dict:
+    """A production configuration in the environment, the cwd outside the checkout."""
+    environment = {
+        name: value
+        for name, value in os.environ.items()
+        if not name.startswith(("FLASK_", "PYTHON", "VIRTUAL_ENV", "PROMETHEUS_"))
+        and name != "DATABASE_URL"
+    }
+    environment.update(
+        FLASK_SECRET_KEY="wheel test secret",
+        FLASK_SECRETS_ENCRYPTION_KEYS=Fernet.generate_key().decode(),
+        FLASK_SESSION_COOKIE_SECURE="false",  # plain HTTP on loopback
+        DATABASE_URL=f"sqlite:///{tmp_path / 'webapp.sqlite3'}",
+    )
+    return {"env": environment, "cwd": tmp_path}
+
+
+def public_id(deployment: dict) -> str:
+    database = deployment["env"]["DATABASE_URL"].removeprefix("sqlite:///")
+    with sqlite3.connect(database) as connection:
+        (found,) = connection.execute("SELECT public_id FROM users WHERE email = ?", [EMAIL])
+    return found[0]
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def wait_for(url: str, process: subprocess.Popen, seconds: float = 90) -> None:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline and process.poll() is None:
+        try:
+            with urllib.request.urlopen(url, timeout=2):
+                return
+        except OSError:
+            time.sleep(0.3)
+    raise AssertionError(f"the server did not answer {url}")
+
+
+def sign_in_and_get_token(base: str) -> dict:
+    jar = http.cookiejar.CookieJar()
+    opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(jar))
+    page = opener.open(f"{base}/login").read().decode()
+    csrf = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', page).group(1)
+    form = {"email": EMAIL, "password": PASSWORD, "csrf_token": csrf}
+    landing = opener.open(f"{base}/login", urllib.parse.urlencode(form).encode())
+    assert landing.url == f"{base}/"
+    with opener.open(f"{base}/auth/authorize?project=wheel") as answer:
+        return json.load(answer)
+
+
+def test_installed_wheel_migrates_and_serves_tokens(installed: Path, deployment: dict):
+    flask = [str(installed / "flask"), "--app", "webapp"]
+    where = run(
+        str(installed / "python"), "-c", "import webapp; print(webapp.__file__)", **deployment
+    ).stdout
+    assert where.startswith(str(installed.parent)), "the checkout's webapp was imported"
+
+    run(*flask, "db", "upgrade", **deployment)
+    run(*flask, "users", "create", EMAIL, "--password-stdin", input=PASSWORD, **deployment)
+    run(str(installed / "python"), "-c", SEED_PROJECT, **deployment)
+
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    server = subprocess.Popen(
+        [str(installed / "webapp-serve"), "--port", str(port), "--workers", "1"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+        **deployment,
+    )
+    try:
+        wait_for(f"{base}/ping", server)
+        with urllib.request.urlopen(f"{base}/static/style.css") as stylesheet:
+            assert stylesheet.status == 200
+        answer = sign_in_and_get_token(base)
+    finally:
+        os.killpg(server.pid, signal.SIGTERM)
+        _, errors = server.communicate(timeout=60)
+
+    assert answer["success"] is True
+    assert answer["url"] == "wss://dh.soulmachines.cloud"
+    claims = jwt.decode(answer["jwt"], HS256_KEY, algorithms=["HS256"], issuer="wheel-issuer")
+    assert claims["user_id"] == public_id(deployment)
+    assert "Traceback" not in errors
