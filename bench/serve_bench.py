@@ -286,7 +286,8 @@ def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument(
         "--servers",
-        default="granian:1,granian:2,granian:4,granian:8,gunicorn-sync,gunicorn-gthread:4",
+        default="granian:1,granian:2,granian:4,granian:8,granian:default,"
+        "gunicorn-sync,gunicorn-gthread:2,gunicorn-gthread:4",
     )
     parser.add_argument("--paths", default="ping,token")
     parser.add_argument("--workers", type=int, default=2)
