@@ -9,31 +9,35 @@ import argparse
 import os
 import shutil
 import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 
-from granian import Granian
 from granian.constants import Interfaces
+from granian.server import MPServer
 
 METRICS_DIR = "PROMETHEUS_MULTIPROC_DIR"
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(prog="webapp-serve", description=__doc__.split("\n")[0])
-    parser.add_argument("--host", default=os.environ.get("HOST", "127.0.0.1"))
-    parser.add_argument("--port", type=int, default=int(os.environ.get("PORT", 8000)))
-    parser.add_argument(
-        "--workers", type=int, default=int(os.environ.get("WORKERS", os.cpu_count() or 1))
-    )
+    """Options default to the environment (HOST, PORT, WORKERS, THREADS); argparse converts
+    string defaults too, so a bad value is one clear line."""
+    environ = os.environ.get
+    parser = argparse.ArgumentParser(prog="webapp-serve", description="Serve webapp in production.")
+    parser.add_argument("--host", default=environ("HOST", "127.0.0.1"))
+    parser.add_argument("--port", type=int, default=environ("PORT", "8000"))
+    parser.add_argument("--workers", type=int, default=environ("WORKERS", str(os.cpu_count() or 1)))
     parser.add_argument(
         "--threads",
         type=int,
-        default=int(os.environ.get("THREADS", 2)),
+        default=environ("THREADS", "2"),
         help="blocking threads per worker, each serving one request at a time",
     )
     return parser.parse_args(argv)
 
 
-def server(args: argparse.Namespace) -> Granian:
-    return Granian(
+def server(args: argparse.Namespace) -> MPServer:
+    """Granian's multi-process server: one worker process per CPU core."""
+    return MPServer(
         "webapp:create_app",
         factory=True,
         interface=Interfaces.WSGI,
@@ -46,19 +50,29 @@ def server(args: argparse.Namespace) -> Granian:
     )
 
 
-def main(argv: list[str] | None = None) -> None:
-    """Serve until stopped. prometheus_client's multiprocess mode adds up the workers' metrics
-    in PROMETHEUS_MULTIPROC_DIR; unless one is given, each start gets a fresh, empty one."""
-    args = parse_args(argv)
-    made_metrics_dir = None
-    if not os.environ.get(METRICS_DIR):
-        made_metrics_dir = tempfile.mkdtemp(prefix="webapp-metrics-")
-        os.environ[METRICS_DIR] = made_metrics_dir
+@contextmanager
+def multiprocess_metrics_dir() -> Iterator[str]:
+    """prometheus_client's multiprocess mode adds up the workers' metrics in the folder named
+    by PROMETHEUS_MULTIPROC_DIR, which must start empty: unless one is given, each start of
+    the server makes a fresh one for its workers and removes it on the way out."""
+    given = os.environ.get(METRICS_DIR)
+    if given:
+        yield given
+        return
+    made = tempfile.mkdtemp(prefix="webapp-metrics-")
+    os.environ[METRICS_DIR] = made
     try:
-        server(args).serve()
+        yield made
     finally:
-        if made_metrics_dir:
-            shutil.rmtree(made_metrics_dir, ignore_errors=True)
+        del os.environ[METRICS_DIR]
+        shutil.rmtree(made, ignore_errors=True)
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Serve until SIGINT or SIGTERM."""
+    args = parse_args(argv)
+    with multiprocess_metrics_dir():
+        server(args).serve()
 
 
 if __name__ == "__main__":
