@@ -1,8 +1,8 @@
 """The production server, `webapp-serve` (what `make serve` runs): Granian's WSGI interface on
 `webapp:create_app()`, with a few blocking threads per worker process.
 
-Why Granian, and why so few threads: bench/RESULTS.md. Each thread may hold one database
-connection, so a deployment opens at most WORKERS x THREADS connections per instance.
+Why Granian, and why 8 threads rather than its default of hundreds: bench/RESULTS.md. Each
+thread may hold one database connection, so an instance opens at most WORKERS x THREADS.
 """
 
 import argparse
@@ -29,7 +29,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument(
         "--threads",
         type=int,
-        default=environ("THREADS", "2"),
+        default=environ("THREADS", "8"),
         help="blocking threads per worker, each serving one request at a time",
     )
     return parser.parse_args(argv)
