@@ -46,14 +46,11 @@ def production_server(settings: dict[str, str], log_path: Path, workers: int = 2
     """
     port = free_port()
     command = [
-        str(Path(sys.executable).parent / "granian"),
-        "--interface", "wsgi",
-        "--factory",
+        str(Path(sys.executable).parent / "webapp-serve"),
         "--workers", str(workers),
-        "--blocking-threads", "2",
+        "--threads", "2",
         "--host", "127.0.0.1",
         "--port", str(port),
-        "webapp:create_app",
     ]  # fmt: skip
     base_url = f"http://127.0.0.1:{port}"
     with open(log_path, "wb") as log:

@@ -5,12 +5,9 @@ import http.cookiejar
 import json
 import os
 import re
-import signal
-import socket
 import sqlite3
 import subprocess
 import sys
-import time
 import urllib.parse
 import urllib.request
 from pathlib import Path
@@ -19,6 +16,7 @@ import jwt
 import pytest
 from cryptography.fernet import Fernet
 from helpers import HS256_KEY, PASSWORD, using_postgresql
+from servers import free_port, stop, wait_until_serving
 
 ROOT = Path(__file__).resolve().parent.parent
 EMAIL = "wheel@example.com"
@@ -96,23 +94,6 @@ def public_id(deployment: dict) -> str:
     return found[0]
 
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-def wait_for(url: str, process: subprocess.Popen, seconds: float = 90) -> None:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline and process.poll() is None:
-        try:
-            with urllib.request.urlopen(url, timeout=2):
-                return
-        except OSError:
-            time.sleep(0.3)
-    raise AssertionError(f"the server did not answer {url}")
-
-
 def sign_in_and_get_token(base: str) -> dict:
     jar = http.cookiejar.CookieJar()
     opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(jar))
@@ -138,25 +119,25 @@ def test_installed_wheel_migrates_and_serves_tokens(installed: Path, deployment:
 
     port = free_port()
     base = f"http://127.0.0.1:{port}"
-    server = subprocess.Popen(
-        [str(installed / "webapp-serve"), "--port", str(port), "--workers", "1"],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        text=True,
-        start_new_session=True,
-        **deployment,
-    )
+    log = deployment["cwd"] / "server.log"
+    with log.open("wb") as output:
+        server = subprocess.Popen(
+            [str(installed / "webapp-serve"), "--port", str(port), "--workers", "1"],
+            stdout=output,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,  # its own process group, so its worker stops with it
+            **deployment,
+        )
     try:
-        wait_for(f"{base}/ping", server)
+        wait_until_serving(base, server, log)
         with urllib.request.urlopen(f"{base}/static/style.css") as stylesheet:
             assert stylesheet.status == 200
         answer = sign_in_and_get_token(base)
     finally:
-        os.killpg(server.pid, signal.SIGTERM)
-        _, errors = server.communicate(timeout=60)
+        stop(server)
 
     assert answer["success"] is True
     assert answer["url"] == "wss://dh.soulmachines.cloud"
     claims = jwt.decode(answer["jwt"], HS256_KEY, algorithms=["HS256"], issuer="wheel-issuer")
     assert claims["user_id"] == public_id(deployment)
-    assert "Traceback" not in errors
+    assert "Traceback" not in log.read_text()
