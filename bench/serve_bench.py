@@ -14,6 +14,7 @@ import http.cookiejar
 import json
 import os
 import re
+import secrets
 import shutil
 import signal
 import socket
@@ -91,7 +92,7 @@ def app_environment(database_url: str) -> dict[str, str]:
     """A production configuration over plain HTTP on loopback, without rate limits."""
     environment = {k: v for k, v in os.environ.items() if not k.startswith("FLASK_")}
     environment.update(
-        FLASK_SECRET_KEY="bench secret key",
+        FLASK_SECRET_KEY=secrets.token_hex(32),
         FLASK_SECRETS_ENCRYPTION_KEYS=Fernet.generate_key().decode(),
         FLASK_SESSION_COOKIE_SECURE="false",
         # One user asks for thousands of tokens a second: the per-user limit would answer 429.

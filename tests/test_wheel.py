@@ -5,6 +5,7 @@ import http.cookiejar
 import json
 import os
 import re
+import secrets
 import sqlite3
 import subprocess
 import sys
@@ -79,7 +80,7 @@ def deployment(installed: Path, tmp_path: Path) -> dict:
         and name != "DATABASE_URL"
     }
     environment.update(
-        FLASK_SECRET_KEY="wheel test secret",
+        FLASK_SECRET_KEY=secrets.token_hex(32),
         FLASK_SECRETS_ENCRYPTION_KEYS=Fernet.generate_key().decode(),
         FLASK_SESSION_COOKIE_SECURE="false",  # plain HTTP on loopback
         DATABASE_URL=f"sqlite:///{tmp_path / 'webapp.sqlite3'}",
