@@ -17,6 +17,12 @@ def wants_json() -> bool:
 
 
 def handle_http_error(error: HTTPException) -> ResponseReturnValue:
+    # Imported here: the api package imports the rate limits, which import this module.
+    from webapp.api.answers import error_answer, is_token_path
+
+    # By path, not blueprint: a 405 or a 404 found by routing has no blueprint.
+    if is_token_path(request.path):
+        return error_answer(error)
     response: ResponseReturnValue
     if wants_json():
         response = jsonify(success=False, error=error.description)

@@ -1,8 +1,7 @@
-from flask import Blueprint, abort, current_app, jsonify, request
-from flask.typing import ResponseReturnValue
+from flask import Blueprint, Response, current_app, request
 from flask_login import current_user
 
-from webapp.api.cors import cors_headers, preflight_headers
+from webapp.api.answers import TOKEN_PATH, refusal, token_answer
 from webapp.extensions import csrf, db
 from webapp.models import Project
 from webapp.observability import events
@@ -13,20 +12,18 @@ bp = Blueprint("api", __name__)
 # Issuing a token changes nothing, and CORS keeps other sites from reading one.
 csrf.exempt(bp)
 
+METHODS = ["GET", "POST", "OPTIONS"]
+NO_DEFAULT = (
+    "Name a project: /auth/authorize/<slug> or ?project=<slug>. "
+    "There is no enabled default project."
+)
 
-def requested_project(slug: str | None) -> Project:
-    """The enabled project named by `?project=`, or the default one when none is named."""
-    if slug:
-        project = db.session.scalar(db.select(Project).filter_by(slug=slug, enabled=True))
-        if project is None:
-            refused("unknown_project", requested=slug)
-            abort(404, f"There is no enabled project “{slug}”.")
-        return project
-    project = db.session.scalar(db.select(Project).filter_by(is_default=True, enabled=True))
-    if project is None:
-        refused("no_default_project")
-        abort(400, "Name a project: ?project=<slug>. There is no enabled default project.")
-    return project
+
+def enabled_project(slug: str | None) -> Project | None:
+    """The enabled project named `slug`, or the enabled default project when none is named."""
+    select = db.select(Project).filter_by(enabled=True)
+    select = select.filter_by(slug=slug) if slug else select.filter_by(is_default=True)
+    return db.session.scalar(select)
 
 
 def refused(reason: str, **details: str | None) -> None:
@@ -35,18 +32,35 @@ def refused(reason: str, **details: str | None) -> None:
         events.token_refused(reason, **details)
 
 
-@bp.route("/auth/authorize", methods=["GET", "POST", "OPTIONS"])
-@token_per_user
-def authorize() -> ResponseReturnValue:
-    project = requested_project(request.args.get("project"))
-    origin = request.headers.get("Origin")
-    if request.method == "OPTIONS":
-        return "", 204, preflight_headers(origin, project.allowed_origins)
+def unknown_project_message(slug: str) -> str:
+    message = f"There is no enabled project “{slug}”."
+    name, question_mark, _ = slug.partition("?")
+    if question_mark:  # `?project=x?sessionId=…`: the SDK appended to a URL with a query
+        message += f" The Web SDK's authServer must be the path form /auth/authorize/{name}."
+    return message
 
-    headers = {**cors_headers(origin, project.allowed_origins), "Cache-Control": "no-store"}
+
+# The path form exists for the vendor's Web SDK: its API-key flow resumes a session by
+# requesting `authServer + '?sessionId=<id>'`, which only works when authServer has no query.
+# In both forms, query parameters the endpoint does not know are ignored.
+@bp.route(TOKEN_PATH, methods=METHODS)
+@bp.route(f"{TOKEN_PATH}/<slug>", methods=METHODS)
+@token_per_user
+def authorize(slug: str | None = None) -> Response:
+    slug = slug or request.args.get("project")
+    project = enabled_project(slug)
+    if project is None:
+        if slug:
+            refused("unknown_project", requested=slug)
+            return refusal(404, unknown_project_message(slug))
+        refused("no_default_project")
+        return refusal(400, NO_DEFAULT)
+    origins = project.allowed_origins
+    if request.method == "OPTIONS":
+        return token_answer(204, None, origins)
     if not current_user.is_authenticated:
         refused("not_signed_in", project_slug=project.slug)
-        return jsonify(success=False, error="Sign in first."), 401, headers
+        return refusal(401, "Sign in first.", origins)
     try:
         issued = issue_token(
             project, current_user, nbf_leeway=current_app.config["TOKEN_NBF_LEEWAY"]
@@ -59,12 +73,12 @@ def authorize() -> ResponseReturnValue:
             detail=str(error),
         )
         message = "This project cannot issue tokens right now. Please tell its administrators."
-        return jsonify(success=False, error=message), 503, headers
+        return refusal(503, message, origins)
     events.token_issued(project.slug, current_user.public_id, issued.claims)
-    answer = jsonify(
-        success=True,
-        url=f"wss://{project.session_server}",
-        jwt=issued.token,
-        expires_at=issued.expires_at,
-    )
-    return answer, 200, headers
+    body = {
+        "success": True,
+        "url": f"wss://{project.session_server}",
+        "jwt": issued.token,
+        "expires_at": issued.expires_at,
+    }
+    return token_answer(200, body, origins)

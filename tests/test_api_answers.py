@@ -1,0 +1,164 @@
+"""Both forms of the token endpoint, and the one shape and headers of every answer."""
+
+import jwt
+import pytest
+import sqlalchemy as sa
+from flask import abort
+from helpers import HS256_KEY
+
+from webapp.extensions import db
+from webapp.models import Project
+
+SITE = "https://www.example.com"
+
+
+def claims_of(response) -> dict:
+    return jwt.decode(response.get_json()["jwt"], HS256_KEY, algorithms=["HS256"])
+
+
+def assert_answer_headers(response, *, readable_by: str | None) -> None:
+    assert response.headers["Cache-Control"] == "no-store"
+    assert "Origin" in response.headers["Vary"]
+    if readable_by:
+        assert response.headers["Access-Control-Allow-Origin"] == readable_by
+        assert response.headers["Access-Control-Allow-Credentials"] == "true"
+    else:
+        assert "Access-Control-Allow-Origin" not in response.headers
+        assert "Access-Control-Allow-Credentials" not in response.headers
+
+
+@pytest.mark.parametrize("method", ["get", "post"])
+def test_path_form_answers_like_the_query_form(client, make_project, signed_in_user, method):
+    make_project(allowed_origins=[SITE])
+    by_path = getattr(client, method)("/auth/authorize/demo", headers={"Origin": SITE})
+    by_query = getattr(client, method)("/auth/authorize?project=demo", headers={"Origin": SITE})
+    assert by_path.status_code == by_query.status_code == 200
+    assert by_path.get_json().keys() == by_query.get_json().keys()
+    assert by_path.get_json()["url"] == by_query.get_json()["url"]
+    first, second = claims_of(by_path), claims_of(by_query)
+    assert first["user_id"] == second["user_id"] == signed_in_user.public_id
+    assert {k: v for k, v in first.items() if k not in ("jti", "iat", "nbf", "exp")} == {
+        k: v for k, v in second.items() if k not in ("jti", "iat", "nbf", "exp")
+    }
+    for response in (by_path, by_query):
+        assert_answer_headers(response, readable_by=SITE)
+
+
+def test_the_sdk_resuming_a_session_gets_a_token_from_the_path_form(
+    client, make_project, signed_in_user
+):
+    """The SDK requests `authServer + '?sessionId=<id>'`; unknown parameters are ignored."""
+    make_project()
+    response = client.get("/auth/authorize/demo?sessionId=3f2a-resumed&utm_source=mail")
+    assert response.status_code == 200
+    assert claims_of(response)["user_id"] == signed_in_user.public_id
+    also = client.get("/auth/authorize?project=demo&sessionId=3f2a&other=1")
+    assert also.status_code == 200
+
+
+def test_the_query_form_cannot_be_resumed_and_says_why(client, make_project, signed_in_user):
+    make_project()
+    response = client.get("/auth/authorize?project=demo?sessionId=3f2a")
+    assert response.status_code == 404
+    error = response.get_json()["error"]
+    assert "“demo?sessionId=3f2a”" in error
+    assert "/auth/authorize/demo" in error
+
+
+def test_the_path_names_the_project_whatever_the_query_says(client, make_project, signed_in_user):
+    make_project("demo")
+    make_project("other", issuer="sm-other")
+    response = client.get("/auth/authorize/demo?project=other")
+    assert claims_of(response)["iss"] == "sm-abcdef123456789"
+
+
+def test_path_form_preflight(client, make_project):
+    make_project(allowed_origins=[SITE])
+    response = client.options(
+        "/auth/authorize/demo",
+        headers={"Origin": SITE, "Access-Control-Request-Method": "GET"},
+    )
+    assert response.status_code == 204
+    assert "GET" in response.headers["Access-Control-Allow-Methods"]
+    assert_answer_headers(response, readable_by=SITE)
+
+
+def refused(response, status: int) -> dict:
+    assert response.status_code == status
+    assert response.mimetype == "application/json"
+    body = response.get_json()
+    assert body["success"] is False
+    assert isinstance(body["error"], str) and body["error"]
+    return body
+
+
+@pytest.mark.parametrize("path", ["/auth/authorize/demo", "/auth/authorize?project=demo"])
+def test_401_is_json_readable_by_an_allowed_origin(client, make_project, path):
+    make_project(allowed_origins=[SITE])
+    response = client.get(path, headers={"Origin": SITE})
+    refused(response, 401)
+    assert_answer_headers(response, readable_by=SITE)
+
+
+@pytest.mark.parametrize("path", ["/auth/authorize/demo", "/auth/authorize?project=demo"])
+def test_405_is_json_with_allow_and_cors(client, make_project, path):
+    make_project(allowed_origins=[SITE])
+    response = client.delete(path, headers={"Origin": SITE, "Accept": "text/html"})
+    refused(response, 405)
+    assert set(response.headers["Allow"].replace(" ", "").split(",")) >= {"GET", "POST", "OPTIONS"}
+    assert_answer_headers(response, readable_by=SITE)
+
+
+def test_405_from_another_origin_is_json_but_unreadable(client, make_project):
+    make_project(allowed_origins=[SITE])
+    response = client.put("/auth/authorize/demo", headers={"Origin": "https://evil.example"})
+    refused(response, 405)
+    assert_answer_headers(response, readable_by=None)
+
+
+@pytest.mark.parametrize(
+    ("path", "status"),
+    [
+        ("/auth/authorize/nope", 404),
+        ("/auth/authorize?project=nope", 404),
+        ("/auth/authorize", 400),
+        ("/auth/authorize/demo/extra", 404),
+    ],
+)
+def test_no_project_is_json_with_no_cors(client, make_project, signed_in_user, path, status):
+    make_project(allowed_origins=[SITE])
+    response = client.get(path, headers={"Origin": SITE})
+    refused(response, status)
+    assert_answer_headers(response, readable_by=None)
+
+
+def test_503_is_json_readable_by_an_allowed_origin(app, client, make_project, signed_in_user):
+    make_project(allowed_origins=[SITE])
+    with app.app_context():
+        db.session.execute(sa.update(Project).values(signing_key_encrypted="not-fernet"))
+        db.session.commit()
+    response = client.post("/auth/authorize/demo", headers={"Origin": SITE})
+    refused(response, 503)
+    assert_answer_headers(response, readable_by=SITE)
+
+
+def test_a_refusal_raised_before_the_view_keeps_the_shape(app, client, make_project):
+    """A rate limit (429) answers before the view runs, through the same function."""
+    make_project(allowed_origins=[SITE])
+
+    @app.before_request
+    def too_many():
+        abort(429, "Too many token requests; try again in a minute.")
+
+    for path in ("/auth/authorize/demo", "/auth/authorize?project=demo"):
+        response = client.get(path, headers={"Origin": SITE})
+        body = refused(response, 429)
+        assert body["error"] == "Too many token requests; try again in a minute."
+        assert_answer_headers(response, readable_by=SITE)
+
+
+def test_default_project_origins_apply_to_refusals_without_a_name(app, client, make_project):
+    make_project(allowed_origins=[SITE], is_default=True)
+    response = client.patch("/auth/authorize", headers={"Origin": SITE})
+    refused(response, 405)
+    assert_answer_headers(response, readable_by=SITE)

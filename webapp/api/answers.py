@@ -1,0 +1,85 @@
+"""Every answer of the token endpoint, a token or a refusal, in one JSON shape with one set
+of headers: `Vary: Origin`, `Cache-Control: no-store`, and CORS for the project's origins."""
+
+from collections.abc import Collection
+from typing import Any
+
+from flask import Response, current_app, jsonify, request
+from sqlalchemy.exc import SQLAlchemyError
+from werkzeug.exceptions import HTTPException
+
+from webapp.api.cors import cors_headers, preflight_headers
+from webapp.extensions import db
+from webapp.models import Project
+
+TOKEN_PATH = "/auth/authorize"  # noqa: S105  (a URL path, not a password)
+
+
+def is_token_path(path: str) -> bool:
+    """Both forms, `/auth/authorize?project=<slug>` and `/auth/authorize/<slug>`."""
+    return path == TOKEN_PATH or path.startswith(TOKEN_PATH + "/")
+
+
+def token_answer(
+    status: int,
+    body: dict[str, Any] | None,
+    allowed_origins: Collection[str] = (),
+    *,
+    headers: Collection[tuple[str, str]] = (),
+) -> Response:
+    """The one place an answer of the token endpoint is made. `body=None` is a preflight's
+    empty 204; `allowed_origins` is empty when no project is known (400, 404), so then no
+    origin may read the answer."""
+    origin = request.headers.get("Origin")
+    if body is None:
+        response = current_app.response_class(status=status)
+        response.headers.update(preflight_headers(origin, allowed_origins))
+    else:
+        response = jsonify(body)
+        response.status_code = status
+        response.headers.update(cors_headers(origin, allowed_origins))
+    for name, value in headers:
+        response.headers[name] = value
+    # A token, or a refusal that depends on the visitor's cookie, must never be cached.
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+def refusal(
+    status: int,
+    message: str,
+    allowed_origins: Collection[str] = (),
+    *,
+    headers: Collection[tuple[str, str]] = (),
+) -> Response:
+    body = {"success": False, "error": message}
+    return token_answer(status, body, allowed_origins, headers=headers)
+
+
+def error_answer(error: HTTPException) -> Response:
+    """A refusal made outside the view (405, 413, 429, 500): the same shape and headers,
+    with the headers the error carries (Allow, Retry-After)."""
+    kept = [(name, value) for name, value in error.get_headers() if name != "Content-Type"]
+    return refusal(
+        error.code or 500, error.description or error.name, origins_of_named_project(), headers=kept
+    )
+
+
+def named_slug() -> str | None:
+    """The project the request names, by path or by `?project=`, read without routing."""
+    rest = request.path[len(TOKEN_PATH) :].strip("/")
+    return rest or request.args.get("project") or None
+
+
+def origins_of_named_project() -> Collection[str]:
+    """The allowed origins of the project the request names (or of the default project),
+    so a browser script on an allowed origin can read even a 405 or a 429."""
+    slug = named_slug()
+    select = db.select(Project.allowed_origins).filter_by(enabled=True)
+    select = select.filter_by(slug=slug) if slug else select.filter_by(is_default=True)
+    try:
+        return db.session.scalar(select) or ()
+    except SQLAlchemyError as error:
+        db.session.rollback()
+        current_app.logger.warning("token endpoint: cannot read the allowed origins: %s", error)
+        return ()
