@@ -15,6 +15,7 @@ SYNC := UV_PROJECT_ENVIRONMENT=$(VENV) $(UV) sync --locked --python $(PYTHON)
 # `make run` serves for development: generated secrets, plain-HTTP cookies, the debugger off.
 run: export FLASK_DEPLOYMENT ?= development
 run: PORT ?= 5000
+run: export FLASK_PUBLIC_URL ?= http://$(HOST):$(PORT)
 run: $(VENV)/.installed
 	$(FLASK) db upgrade
 	$(FLASK) setup-link --base-url http://$(HOST):$(PORT)

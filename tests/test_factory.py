@@ -261,3 +261,24 @@ def test_host_prefixed_cookies_are_set_over_https(make_app, make_user):
     assert any(c.startswith("__Host-session=") and "Secure" in c and "Path=/" in c for c in cookies)
     assert any(c.startswith("__Host-remember_token=") and "Secure" in c for c in cookies)
     assert client.get("/account", base_url=base).status_code == 200
+
+
+def test_public_url_defaults(tmp_path, monkeypatch):
+    production = create_app(PRODUCTION_SECRETS, instance_path=str(tmp_path))
+    assert production.config["PUBLIC_URL"] is None  # never guessed from a request
+    monkeypatch.setenv("PORT", "8123")
+    development = create_app(
+        {**PRODUCTION_SECRETS, "DEPLOYMENT": "development"}, instance_path=str(tmp_path)
+    )
+    assert development.config["PUBLIC_URL"] == "http://127.0.0.1:8123"
+    monkeypatch.setenv("FLASK_PUBLIC_URL", "https://tokens.example.com/")
+    configured = create_app(PRODUCTION_SECRETS, instance_path=str(tmp_path))
+    assert configured.config["PUBLIC_URL"] == "https://tokens.example.com"
+
+
+@pytest.mark.parametrize(
+    "value", ["tokens.example.com", "ftp://tokens.example.com", "https://", "https://a.b?x=1", 5]
+)
+def test_a_public_url_that_is_not_one_stops_the_start(tmp_path, value):
+    with pytest.raises(ConfigError, match="^PUBLIC_URL must be an http:// or https:// URL"):
+        create_app({**PRODUCTION_SECRETS, "PUBLIC_URL": value}, instance_path=str(tmp_path))

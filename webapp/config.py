@@ -13,6 +13,7 @@ from collections.abc import Callable, Mapping
 from datetime import timedelta
 from ipaddress import IPv4Network, IPv6Network, ip_network
 from typing import Any
+from urllib.parse import urlsplit
 
 from cryptography.fernet import Fernet
 from flask import Config, Flask
@@ -103,6 +104,24 @@ def load_config(app: Flask, test_config: Mapping[str, Any] | None) -> None:
     check_secrets(app.config, production=deployment == "production")
     check_observability_settings(app.config)
     app.config["TRUSTED_HOSTS"] = trusted_hosts(app.config["TRUSTED_HOSTS"])
+    app.config["PUBLIC_URL"] = checked_public_url(app.config["PUBLIC_URL"])
+
+
+def checked_public_url(value: Any) -> str | None:
+    """`https://tokens.example.com` (a path prefix is kept), without a trailing slash."""
+    if value is None or value == "":
+        return None
+    problem = "PUBLIC_URL must be an http:// or https:// URL such as https://tokens.example.com"
+    if not isinstance(value, str):
+        raise ConfigError(f"{problem}, not {value!r}")
+    try:
+        parts = urlsplit(value)
+        parts.port  # noqa: B018  (raises ValueError on a bad port)
+    except ValueError:
+        raise ConfigError(f"{problem}, not {value!r}") from None
+    if parts.scheme not in ("http", "https") or not parts.hostname or parts.query or parts.fragment:
+        raise ConfigError(f"{problem}, not {value!r}")
+    return value.rstrip("/")
 
 
 # Settings whose type and range the app relies on: (kind, lowest, highest).
@@ -269,6 +288,8 @@ def deployment_defaults(deployment: str, instance_path: str) -> dict[str, Any]:
         "REMEMBER_COOKIE_SECURE": production,
         "PREFERRED_URL_SCHEME": "https" if production else "http",
         "HSTS_MAX_AGE": 365 * 24 * 3600 if production else 0,
+        # Production must be told its public address; it is never guessed from a request.
+        "PUBLIC_URL": None if production else f"http://127.0.0.1:{os.environ.get('PORT', '5000')}",
     }
 
 

@@ -7,12 +7,14 @@ from sqlalchemy import ColumnElement
 
 from webapp.admin.blueprint import PER_PAGE, bp
 from webapp.admin.forms import ProjectForm
+from webapp.admin.issuer import origin_verdicts
 from webapp.extensions import db
 from webapp.models import Project
 from webapp.rules.claims import build_claims
 from webapp.rules.encryption import SecretUnreadable
 from webapp.rules.problems import InvalidProject, Problem
 from webapp.rules.signing import key_problems
+from webapp.rules.sites import OK
 from webapp.rules.wording import describe
 from webapp.services.inspection import moment
 from webapp.services.projects import StaleProject, delete_project, save_project
@@ -91,7 +93,11 @@ def edit_project(slug: str) -> ResponseReturnValue:
     if form.validate_on_submit() and (done := save(form, project, form.opened_version() or -1)):
         return done
     return render_template(
-        "admin/project_form.html", form=form, project=project, warnings=key_warnings(project)
+        "admin/project_form.html",
+        form=form,
+        project=project,
+        warnings=key_warnings(project),
+        origin_warnings=[v for v in origin_verdicts(project) if v.level != OK],
     )
 
 
