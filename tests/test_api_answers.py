@@ -1,10 +1,12 @@
 """Both forms of the token endpoint, and the one shape and headers of every answer."""
 
+import uuid
+
 import jwt
 import pytest
 import sqlalchemy as sa
 from flask import abort
-from helpers import HS256_KEY
+from helpers import HS256_KEY, PASSWORD, Forms
 
 from webapp.extensions import db
 from webapp.models import Project
@@ -161,4 +163,23 @@ def test_default_project_origins_apply_to_refusals_without_a_name(app, client, m
     make_project(allowed_origins=[SITE], is_default=True)
     response = client.patch("/auth/authorize", headers={"Origin": SITE})
     refused(response, 405)
+    assert_answer_headers(response, readable_by=SITE)
+
+
+def test_the_rate_limit_answers_429_in_the_same_shape(make_app, make_project, make_user):
+    app = make_app(
+        RATELIMIT_TOKEN_PER_USER="2 per minute",
+        RATELIMIT_STORAGE_URI="memory://",
+        RATELIMIT_KEY_PREFIX=f"test-{uuid.uuid4().hex}",
+    )
+    make_project(allowed_origins=[SITE])
+    user = make_user("ada@example.com")
+    client = app.test_client()
+    Forms(client).post("/login", {"email": user.email, "password": PASSWORD})
+    for path in ("/auth/authorize/demo", "/auth/authorize?project=demo"):
+        assert client.get(path, headers={"Origin": SITE}).status_code == 200
+    response = client.get("/auth/authorize/demo?sessionId=x", headers={"Origin": SITE})
+    body = refused(response, 429)
+    assert "Too many token requests" in body["error"]
+    assert 1 <= int(response.headers["Retry-After"]) <= 60
     assert_answer_headers(response, readable_by=SITE)

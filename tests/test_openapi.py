@@ -1,7 +1,10 @@
 """`/openapi.json` is a valid OpenAPI 3.1 document, and the app's real answers match it."""
 
+import uuid
+
 import pytest
 import sqlalchemy as sa
+from helpers import PASSWORD, Forms
 from jsonschema import Draft202012Validator, ValidationError
 from openapi_spec_validator import validate
 from referencing import Registry, Resource
@@ -135,3 +138,19 @@ def test_a_wrong_answer_would_not_match(document):
 
     with pytest.raises(ValidationError):
         Described(document, "/auth/authorize", "get", 200).check(Fake())
+
+
+def test_429_matches(make_app, document, make_project, make_user):
+    app = make_app(
+        RATELIMIT_TOKEN_PER_USER="1 per minute",
+        RATELIMIT_STORAGE_URI="memory://",
+        RATELIMIT_KEY_PREFIX=f"test-{uuid.uuid4().hex}",
+    )
+    make_project(allowed_origins=[SITE])
+    user = make_user("ada@example.com")
+    client = app.test_client()
+    Forms(client).post("/login", {"email": user.email, "password": PASSWORD})
+    assert client.get("/auth/authorize/demo").status_code == 200
+    response = client.get("/auth/authorize/demo", headers={"Origin": SITE})
+    assert response.status_code == 429
+    Described(document, "/auth/authorize/{slug}", "get", 429).check(response)
