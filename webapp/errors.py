@@ -5,6 +5,8 @@ from flask.globals import request_ctx
 from flask.typing import ResponseReturnValue
 from werkzeug.exceptions import HTTPException
 
+from webapp.extensions import db
+
 # Paths whose callers read JSON, whatever their Accept header says.
 JSON_BLUEPRINTS = {"api", "ops"}
 
@@ -17,6 +19,9 @@ def wants_json() -> bool:
 
 
 def handle_http_error(error: HTTPException) -> ResponseReturnValue:
+    # An error never commits, and after a failed flush the session refuses every query
+    # (PendingRollbackError) until it is rolled back: the page itself must not fail too.
+    db.session.rollback()
     # Imported here: the api package imports the rate limits, which import this module.
     from webapp.api.answers import error_answer, is_token_path
 

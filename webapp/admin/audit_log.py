@@ -1,7 +1,7 @@
 from flask import render_template, request
 from flask.typing import ResponseReturnValue
 
-from webapp.admin.blueprint import PER_PAGE, bp
+from webapp.admin.blueprint import PER_PAGE, bp, number_arg
 from webapp.admin.forms import ProjectForm
 from webapp.extensions import db
 from webapp.models import AuditEvent, Project, User
@@ -22,10 +22,10 @@ def audit() -> ResponseReturnValue:
             if project_id is not None
             else AuditEvent.target_label == project_slug,
         )
-    admin_id = request.args.get("admin", type=int)
+    admin_id = number_arg("admin")
     if admin_id:
         select = select.where(AuditEvent.actor_id == admin_id)
-    before = request.args.get("before", type=int)
+    before = number_arg("before")
     if before:
         select = select.where(AuditEvent.id < before)
     events = db.session.scalars(select).all()

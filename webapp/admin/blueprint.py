@@ -1,4 +1,4 @@
-from flask import Blueprint, abort
+from flask import Blueprint, abort, request
 from flask.typing import ResponseReturnValue
 from flask_login import current_user
 
@@ -6,6 +6,9 @@ from webapp.extensions import login_manager
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 PER_PAGE = 50
+# Row ids are BIGINTs on PostgreSQL; a larger number is no row, and would overflow the query.
+MAX_ID = 2**63 - 1
+MAX_PAGE = MAX_ID // PER_PAGE
 
 
 @bp.before_request
@@ -16,3 +19,20 @@ def require_admin() -> ResponseReturnValue | None:
     if not current_user.is_admin:
         abort(403, "This page is for administrators.")
     return None
+
+
+def number_arg(name: str, highest: int = MAX_ID) -> int | None:
+    """A whole number from 1 to `highest` in the query string, or None when it is absent.
+    Anything else, other scripts' digits and numbers too large for the database included,
+    is a 400 that says what is wanted."""
+    text = request.args.get(name, "").strip()
+    if not text:
+        return None
+    if not (text.isascii() and text.isdigit() and len(text) <= 19 and 1 <= int(text) <= highest):
+        abort(400, f"“{name}” takes a whole number from 1 to {highest:,}.")
+    return int(text)
+
+
+def page_number() -> int:
+    """For `db.paginate`, which would otherwise read `?page=` (and `?per_page=`) unbounded."""
+    return number_arg("page", MAX_PAGE) or 1

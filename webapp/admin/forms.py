@@ -2,6 +2,7 @@
 services' (`webapp.services.projects.check_project`), and the forms only word its problems."""
 
 import json
+import re
 from collections.abc import Iterable
 from typing import Any
 from urllib.parse import urlsplit
@@ -19,7 +20,7 @@ from wtforms import (
 from wtforms.validators import DataRequired, InputRequired
 
 from webapp.models import Project
-from webapp.rules.claims import ENVIRONMENTS
+from webapp.rules.claims import ENVIRONMENTS, MAX_CLAIM_DEPTH, json_nesting
 from webapp.rules.problems import Problem
 from webapp.rules.signing import ALGORITHMS
 from webapp.rules.wording import describe
@@ -92,6 +93,10 @@ class ClaimsField(TextInputField):
     """One `name = value` per line, or a JSON object."""
 
     def parse(self, text: str) -> dict[str, Any]:
+        if json_nesting(text) > MAX_CLAIM_DEPTH + 1:
+            # Refused before parsing: a JSON parser recurses, and deep enough input breaks it.
+            nesting = Problem("custom_claims", "nesting", {"deepest": MAX_CLAIM_DEPTH})
+            raise ValueError(describe(nesting))
         if text.strip().startswith("{"):
             try:
                 claims = json.loads(text)
@@ -197,7 +202,8 @@ class ProjectForm(FlaskForm):
     def opened_version(self) -> int | None:
         """The version the admin opened: only what the browser sent back counts."""
         sent = (self.version.raw_data or [""])[0]
-        return int(sent) if sent.isdigit() else None
+        # ASCII digits only: "²".isdigit() is true, and int() refuses it.
+        return int(sent) if re.fullmatch(r"[0-9]{1,18}", sent) else None
 
     def values(self) -> dict[str, Any]:
         """The project's settings from the form: an allow-list, never every posted field."""

@@ -5,7 +5,7 @@ from flask.typing import ResponseReturnValue
 from flask_login import current_user
 from sqlalchemy import ColumnElement
 
-from webapp.admin.blueprint import PER_PAGE, bp
+from webapp.admin.blueprint import PER_PAGE, bp, page_number
 from webapp.admin.forms import ProjectForm
 from webapp.admin.issuer import origin_verdicts
 from webapp.extensions import db
@@ -38,7 +38,7 @@ def projects() -> ResponseReturnValue:
     select = db.select(Project).order_by(Project.name, Project.id)
     if query:
         select = select.where(search_filter(query))
-    page = db.paginate(select, per_page=PER_PAGE, max_per_page=PER_PAGE)
+    page = db.paginate(select, page=page_number(), per_page=PER_PAGE)
     return render_template("admin/projects.html", page=page, query=query)
 
 
@@ -106,8 +106,13 @@ def delete_project_view(slug: str) -> ResponseReturnValue:
     """GET asks for confirmation; the POST (with its CSRF token) deletes."""
     project = project_or_404(slug)
     if request.method == "POST":
-        delete_project(project, current_user)
-        db.session.commit()
+        try:
+            delete_project(project, current_user)
+            db.session.commit()
+        except StaleProject:
+            db.session.rollback()
+            flash(describe(Problem("version", "gone", {"slug": slug})), "error")
+            return redirect(url_for("admin.projects"))
         flash(f"Deleted “{project.name}”. The audit trail keeps its record.")
         return redirect(url_for("admin.projects"))
     return render_template("admin/project_delete.html", project=project)

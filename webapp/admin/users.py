@@ -2,7 +2,7 @@ from flask import abort, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_login import current_user
 
-from webapp.admin.blueprint import PER_PAGE, bp
+from webapp.admin.blueprint import PER_PAGE, bp, page_number
 from webapp.extensions import db
 from webapp.models import User
 from webapp.services.users import LastAdmin, set_flag
@@ -22,7 +22,7 @@ def users() -> ResponseReturnValue:
     select = db.select(User).order_by(User.email)
     if query:
         select = select.where(User.email.icontains(query, autoescape=True))
-    page = db.paginate(select, per_page=PER_PAGE, max_per_page=PER_PAGE)
+    page = db.paginate(select, page=page_number(), per_page=PER_PAGE)
     return render_template("admin/users.html", page=page, query=query)
 
 

@@ -12,6 +12,7 @@ from enum import StrEnum
 from typing import Any, Protocol
 from urllib.parse import urlsplit
 
+from webapp.rules.hosts import is_host, is_host_and_port, is_loopback, split_host_port
 from webapp.rules.problems import InvalidProject, Problem
 from webapp.rules.signing import ALGORITHMS
 
@@ -37,10 +38,14 @@ SETTING_CLAIMS = (
 VENDOR_CLAIMS = frozenset(claim for claim, _, _ in SETTING_CLAIMS if claim.startswith("sm-"))
 # Registered JWT claims (RFC 7519) and the ones this issuer always sets.
 RESERVED_CLAIMS = frozenset({"iss", "sub", "aud", "exp", "nbf", "iat", "jti", "user_id", "locale"})
-LOCAL_HOSTS = frozenset({"localhost", "127.0.0.1", "::1", "[::1]"})
-HOST_NAME = re.compile(
-    r"(?=.{1,253}$)(?!-)[a-z0-9-]{1,63}(?<!-)(\.(?!-)[a-z0-9-]{1,63}(?<!-))*(:\d{1,5})?"
-)
+# Printable ASCII without spaces: what a WebSocket URL is made of.
+URL_CHARACTERS = re.compile(r"[\x21-\x7e]+")
+# Custom claims: how deep lists and objects nest in one value, and their size as JSON.
+MAX_CLAIM_DEPTH = 16
+MAX_CLAIMS_BYTES = 16_384
+MAX_CLAIM_NAME = 255
+# A pasted token: ours are well under 4 KiB; a longer text is not worth decoding.
+MAX_TOKEN = 16_384
 CONTROL_CHARACTERS = re.compile(r"[\x00-\x1f\x7f]")
 # An HTTP header value the session server can send: visible ASCII and spaces, CR/LF never.
 COOKIE_HEADER = re.compile(r"[\x20-\x7e]{0,4096}")
@@ -67,6 +72,9 @@ def claim_name_problem(name: object) -> Problem | None:
     """Why a custom claim may not have this name, or None when it may."""
     if not isinstance(name, str) or not name.strip():
         return Problem("custom_claims", "name_missing")
+    if not (is_text(name, MAX_CLAIM_NAME) and encodable(name)):
+        # The name is not repeated: it may be what a page cannot show.
+        return Problem("custom_claims", "name_text", {"longest": MAX_CLAIM_NAME})
     if name.lower().startswith(VENDOR_PREFIX):
         return Problem("custom_claims", "vendor_prefix", {"name": name})
     if name.lower() in RESERVED_CLAIMS:
@@ -75,7 +83,14 @@ def claim_name_problem(name: object) -> Problem | None:
 
 
 def claim_value_problem(name: str, value: object) -> Problem | None:
-    """Token payloads are strict JSON: no NaN or Infinity, nothing JSON cannot hold."""
+    """Token payloads are strict JSON: no NaN or Infinity, nothing JSON cannot hold, nothing
+    UTF-8 cannot encode, and no NUL; and a value nests only so deep, so that no JSON encoder
+    or parser runs out of stack on it."""
+    walked = walk_json(value)
+    if walked is None:
+        return Problem("custom_claims", "depth", {"name": name, "deepest": MAX_CLAIM_DEPTH})
+    if not all(encodable(text) and "\x00" not in text for text in walked):
+        return Problem("custom_claims", "unencodable", {"name": name})
     try:
         json.dumps(value, allow_nan=False)
     except (TypeError, ValueError):
@@ -83,18 +98,77 @@ def claim_value_problem(name: str, value: object) -> Problem | None:
     return None
 
 
+def walk_json(value: object, deepest: int = MAX_CLAIM_DEPTH) -> list[str] | None:
+    """Every string in `value`, keys included; None when lists and objects nest deeper than
+    `deepest`. Iterative, so that no depth of input can exhaust the stack."""
+    texts: list[str] = []
+    pending: list[tuple[object, int]] = [(value, 0)]
+    while pending:
+        item, depth = pending.pop()
+        if isinstance(item, str):
+            texts.append(item)
+        elif isinstance(item, dict | list | tuple):
+            if depth >= deepest:
+                return None
+            if isinstance(item, dict):
+                texts.extend(key for key in item if isinstance(key, str))
+                item = item.values()
+            pending.extend((child, depth + 1) for child in item)
+    return texts
+
+
+def json_nesting(text: str) -> int:
+    """How deep lists and objects nest in JSON text, found without parsing it: a parser
+    recurses, and fails on input nested deep enough."""
+    depth = deepest = 0
+    in_string = escaped = False
+    for char in text:
+        if in_string:
+            if escaped:
+                escaped = False
+            elif char == "\\":
+                escaped = True
+            elif char == '"':
+                in_string = False
+        elif char == '"':
+            in_string = True
+        elif char in "[{":
+            depth += 1
+            deepest = max(deepest, depth)
+        elif char in "]}":
+            depth -= 1
+    return deepest
+
+
+def encodable(text: str) -> bool:
+    """UTF-8 can encode it: no lone surrogate, which JSON's \\ud800 escapes can make."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
 def orchestration_url_problem(url: object, settings: TokenSettings) -> Problem | None:
+    """wss://host[:port][/path]: no credentials, no fragment, no spaces or control characters,
+    a host by the session server's rule, and plain ws:// only to this machine."""
     wanted = Problem("orchestration_url", "url")
-    if not isinstance(url, str) or len(url) > MAX_URL:
+    if not isinstance(url, str) or len(url) > MAX_URL or not URL_CHARACTERS.fullmatch(url):
         return wanted
     try:
         parts = urlsplit(url)
-        parts.port  # noqa: B018  (raises ValueError for a port out of range)
     except ValueError:
         return wanted
-    if parts.scheme not in ("wss", "ws") or not parts.hostname:
+    host_port = split_host_port(parts.netloc.lower())
+    if (
+        parts.scheme not in ("wss", "ws")
+        or "#" in url
+        or "@" in parts.netloc
+        or host_port is None
+        or not is_host(host_port[0])
+    ):
         return wanted
-    local = parts.hostname in LOCAL_HOSTS
+    local = is_loopback(host_port[0])
     if parts.scheme == "ws" and not local:
         return Problem("orchestration_url", "plain_ws")
     if local and not (
@@ -117,8 +191,7 @@ def project_problems(settings: TokenSettings) -> list[Problem]:
     problems: list[Problem] = []
     add = problems.append
 
-    session_server = settings.session_server
-    if not isinstance(session_server, str) or not HOST_NAME.fullmatch(session_server):
+    if not is_host_and_port(settings.session_server):
         add(Problem("session_server", "host"))
     if not is_text(settings.issuer, 255) or not settings.issuer.strip():
         add(Problem("issuer", "required"))
@@ -156,6 +229,10 @@ def project_problems(settings: TokenSettings) -> list[Problem]:
         for name, value in settings.custom_claims.items():
             if problem := claim_name_problem(name) or claim_value_problem(name, value):
                 add(problem)
+        if not any(problem.field == "custom_claims" for problem in problems):
+            size = len(json.dumps(dict(settings.custom_claims)).encode("utf-8"))
+            if size > MAX_CLAIMS_BYTES:
+                add(Problem("custom_claims", "size", {"largest": MAX_CLAIMS_BYTES}))
     return problems
 
 

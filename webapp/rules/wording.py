@@ -47,6 +47,21 @@ MESSAGES = {
     ("custom_claims", "reserved"): (
         "“{name}” is set by the issuer itself and cannot be a custom claim."
     ),
+    ("custom_claims", "name_text"): (
+        "A custom claim's name must be one line of at most {longest:,} characters, with no "
+        "control characters and nothing UTF-8 cannot encode (such as a lone surrogate)."
+    ),
+    ("custom_claims", "depth"): (
+        "“{name}” nests lists and objects more than {deepest} levels deep; a token must not."
+    ),
+    ("custom_claims", "nesting"): (
+        "Custom claims may nest lists and objects at most {deepest} levels deep."
+    ),
+    ("custom_claims", "unencodable"): (
+        "“{name}” holds text a token cannot carry: a NUL character, or a lone surrogate "
+        "that UTF-8 cannot encode."
+    ),
+    ("custom_claims", "size"): "Custom claims may take at most {largest:,} bytes as JSON.",
     ("custom_claims", "value"): (
         "“{name}” needs a JSON value: text, a finite number, true, false, a list or an object."
     ),
@@ -76,6 +91,10 @@ MESSAGES = {
     ("slug", "duplicate"): "The file has this slug more than once.",
     ("is_default", "several"): "The file makes more than one project the default.",
     ("project", "object"): "Each project must be a JSON object of settings.",
+    ("version", "gone"): (
+        "“{slug}” was not deleted: someone else deleted or changed it at the same moment. "
+        "Look at the list again."
+    ),
     "required": "This field is required.",
     "text": "Enter one line of text of at most {longest:,} characters.",
     "boolean": "Choose true or false.",

@@ -1,5 +1,7 @@
 """Reading any Soul Machines token, ours or another issuer's: what it says and what it breaks."""
 
+import base64
+import binascii
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from types import SimpleNamespace
@@ -9,7 +11,17 @@ import jwt
 from babel.dates import format_timedelta
 
 from webapp.models import Project
-from webapp.rules.claims import RESERVED_CLAIMS, SETTING_CLAIMS, VENDOR_CLAIMS, project_problems
+from webapp.rules.claims import (
+    MAX_CLAIM_DEPTH,
+    MAX_TOKEN,
+    RESERVED_CLAIMS,
+    SETTING_CLAIMS,
+    VENDOR_CLAIMS,
+    encodable,
+    json_nesting,
+    project_problems,
+    walk_json,
+)
 from webapp.rules.encryption import SecretUnreadable
 from webapp.rules.signing import ALGORITHMS, UnusableKey, verify
 
@@ -33,6 +45,10 @@ TOKEN_WORDING = {
     "vendor_prefix": "“{name}”: claim names may not begin with “sm-”; Soul Machines reserves them.",
     "value": "“{name}”: not a strict JSON value (NaN and Infinity are not JSON).",
     "name_missing": "A claim has an empty name.",
+    "name_text": "A claim's name is not one line of text UTF-8 can encode.",
+    "depth": "“{name}”: lists and objects nest more than {deepest} levels deep.",
+    "unencodable": "“{name}”: holds a NUL character or a lone surrogate.",
+    "size": "The custom claims take more than {largest:,} bytes as JSON.",
 }
 CLAIM_OF = {setting: claim for claim, setting, _ in SETTING_CLAIMS}
 MANDATORY = ("iss", "sm-session-server", "iat", "exp")
@@ -50,11 +66,16 @@ class Inspection:
 
 
 def inspect_token(token: str, *, project: Project | None, now: int) -> Inspection:
+    if reason := hostile_token(token):
+        return Inspection(unreadable=reason)
     try:
         header = jwt.get_unverified_header(token)
         claims = jwt.decode(token, options={"verify_signature": False})
     except jwt.InvalidTokenError as error:
         return Inspection(unreadable=f"This is not a readable JWT: {error}.")
+    texts = walk_json([header, claims], MAX_CLAIM_DEPTH + 2)
+    if texts is None or not all(map(encodable, texts)):
+        return Inspection(unreadable=UNENCODABLE)
     inspection = Inspection(
         header=header,
         claims=claims,
@@ -64,6 +85,25 @@ def inspect_token(token: str, *, project: Project | None, now: int) -> Inspectio
     if project is not None:
         inspection.signature_valid, inspection.signature = check_signature(token, project)
     return inspection
+
+
+TOO_DEEP = f"This token nests lists and objects more than {MAX_CLAIM_DEPTH} levels deep."
+UNENCODABLE = "This token holds text UTF-8 cannot encode (a lone surrogate); it is no valid JWT."
+
+
+def hostile_token(token: str) -> str | None:
+    """Why the token is refused before it is parsed: too long, or its JSON nested so deep
+    that a parser would run out of stack. Other faults are PyJWT's to describe."""
+    if len(token) > MAX_TOKEN:
+        return f"This is longer than any token the inspector reads ({MAX_TOKEN:,} characters)."
+    for part in token.split(".")[:2]:
+        try:
+            text = base64.urlsafe_b64decode(part + "=" * (-len(part) % 4))
+        except (binascii.Error, ValueError):
+            return None
+        if json_nesting(text.decode("utf-8", "replace")) > MAX_CLAIM_DEPTH + 1:
+            return TOO_DEEP
+    return None
 
 
 def check_signature(token: str, project: Project) -> tuple[bool, str]:

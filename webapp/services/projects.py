@@ -130,13 +130,19 @@ def undefault_others(project: Project, actor: User | None) -> None:
     for other in others:
         before = audit.project_state(other)
         other.is_default = False
-        flush(other)
+        try:
+            flush(other)
+        except StaleProject:
+            # Another save moved the default (or changed that project) at the same moment.
+            raise InvalidProject([Problem("is_default", "taken")]) from None
         audit.record(AuditAction.UPDATE, other, before, audit.project_state(other), actor)
 
 
 def delete_project(project: Project, actor: User | None) -> None:
+    """Raises StaleProject when someone else deleted or changed the project meanwhile."""
     audit.record(AuditAction.DELETE, project, audit.project_state(project), {}, actor)
     db.session.delete(project)
+    flush(project)
 
 
 def stored_project_problems(project: Project) -> list[Problem]:

@@ -31,13 +31,26 @@ class LastAdmin(Exception):
     """The change would leave no active admin."""
 
 
-def active_admin_count(*, lock: bool = False) -> int:
-    """With `lock`, the admins' rows stay locked until commit (on PostgreSQL), so two admins
-    removing each other at the same moment cannot both succeed."""
-    select = db.select(User.id).filter_by(is_admin=True, is_active=True)
-    if lock:
-        select = select.with_for_update()
-    return len(db.session.scalars(select).all())
+def active_admin_count() -> int:
+    return len(
+        db.session.scalars(db.select(User.id).filter_by(is_admin=True, is_active=True)).all()
+    )
+
+
+def lock_admins() -> None:
+    """Hold the active admins' rows until commit, so that two admins removing each other at
+    the same moment cannot both succeed. PostgreSQL locks the rows; SQLite has no row locks
+    and begins its transactions lazily, so a write is what takes its one write lock, at once."""
+    if db.session.get_bind().dialect.name == "sqlite":
+        touch = db.update(User).where(User.is_admin, User.is_active).values(is_admin=User.is_admin)
+        db.session.execute(touch.execution_options(synchronize_session=False))
+    else:
+        db.session.scalars(
+            db.select(User.id)
+            .filter_by(is_admin=True, is_active=True)
+            .order_by(User.id)
+            .with_for_update()
+        ).all()
 
 
 def account_values(email: str, password: str, locale: str) -> tuple[str, str]:
@@ -92,11 +105,13 @@ FLAG_ACTIONS = {
 def set_flag(user: User, flag: str, value: bool, actor: User | None) -> None:
     """Grant or remove admin rights (`is_admin`), or enable or disable (`is_active`)."""
     action = FLAG_ACTIONS[flag, value]
+    if user.is_admin and user.is_active and not value:
+        lock_admins()
+        db.session.refresh(user)  # as it is now that no one else can change it
+        if user.is_admin and user.is_active and active_admin_count() <= 1:
+            raise LastAdmin("There must stay at least one active admin.")
     if getattr(user, flag) == value:
         return
-    losing_an_admin = user.is_admin and user.is_active and not value
-    if losing_an_admin and active_admin_count(lock=True) <= 1:
-        raise LastAdmin("There must stay at least one active admin.")
     before = audit.user_state(user)
     setattr(user, flag, value)
     if not value:

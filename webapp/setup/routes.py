@@ -6,10 +6,11 @@ from webapp.auth.forms import RegisterForm
 from webapp.auth.signup import open_account
 from webapp.rate_limits import setup_per_address
 from webapp.rules.locales import best_locale
-from webapp.services.setup_codes import code_matches, forget_code
+from webapp.services.setup_codes import claim_code, code_matches, release_code, spend_code
 from webapp.services.users import active_admin_count
 
 bp = Blueprint("setup", __name__)
+GONE = "This setup link has expired or has been used. Run `flask setup-link` for a new one."
 
 
 class SetupForm(RegisterForm):
@@ -22,19 +23,27 @@ class SetupForm(RegisterForm):
 def setup() -> ResponseReturnValue:
     """Gone (404) once an admin exists, and for anyone without the console's code."""
     code = request.values.get("code")
-    if active_admin_count() or not code_matches(current_app.instance_path, code):
-        abort(404)
+    instance = current_app.instance_path
+    if active_admin_count() or not code_matches(instance, code):
+        abort(404, GONE)
     form = SetupForm(code=code)
     if request.method == "GET":
         form.locale.data = best_locale(request.accept_languages.values())
-    if form.validate_on_submit() and (
-        done := open_account(
+    if form.validate_on_submit():
+        # Of concurrent requests with the code, only the one that claims it goes on.
+        claimed = claim_code(instance, code)
+        if claimed is None or active_admin_count():
+            if claimed:
+                spend_code(claimed)
+            abort(404, GONE)
+        done = open_account(
             form,
             is_admin=True,
             welcome="Your admin account is ready. Add your first project.",
             then=url_for("admin.dashboard"),
         )
-    ):
-        forget_code(current_app.instance_path)
-        return done
+        if done:
+            spend_code(claimed)
+            return done
+        release_code(instance, claimed)  # refused input: the link still works
     return render_template("setup/setup.html", form=form)
