@@ -13,6 +13,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 from flask_migrate import upgrade
 from helpers import (
+    ABUSE,
     HS256_KEY,
     MIGRATIONS,
     PASSWORD,
@@ -28,6 +29,13 @@ from werkzeug.serving import make_server
 from webapp import create_app
 from webapp.extensions import db
 from webapp.models import Project, User
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    """The abuse figures, as the very last line of the run."""
+    reporter = config.pluginmanager.get_plugin("terminalreporter")
+    if reporter is not None and ABUSE.cases:
+        reporter.write_line(ABUSE.line())
 
 
 @pytest.fixture(autouse=True)

@@ -2,8 +2,15 @@
 
 Tests import these from here (`from helpers import …`); conftest.py holds only fixtures."""
 
+import contextlib
+import dataclasses
+import http.cookiejar
 import os
 import re
+import threading
+import urllib.error
+import urllib.parse
+import urllib.request
 from pathlib import Path
 
 import sqlalchemy as sa
@@ -12,6 +19,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 from prometheus_client.parser import text_string_to_metric_families
 from werkzeug.security import generate_password_hash
+from werkzeug.serving import make_server
 
 from webapp.extensions import db
 
@@ -115,3 +123,111 @@ def setup_link(app) -> str:
     match = re.search(r"http://127\.0\.0\.1:5000(/setup\?code=\S+)", result.stdout)
     assert match, result.stdout
     return match.group(1)
+
+
+class AbuseFigures:
+    """What the abuse tests tried and saw, summed up in one line at the end of `make test`."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.cases = self.server_errors = self.secrets_found = self.lost_updates = 0
+
+    def add(self, *, cases=0, server_errors=0, secrets_found=0, lost_updates=0) -> None:
+        with self.lock:
+            self.cases += cases
+            self.server_errors += server_errors
+            self.secrets_found += secrets_found
+            self.lost_updates += lost_updates
+
+    def line(self) -> str:
+        return (
+            f"abuse: {self.cases:,} cases tried, {self.server_errors} 5xx seen, "
+            f"{self.secrets_found} secrets found, {self.lost_updates} lost updates"
+        )
+
+
+ABUSE = AbuseFigures()
+
+
+@contextlib.contextmanager
+def serving(app: Flask):
+    """The app served by werkzeug's threaded server on 127.0.0.1, in a background thread."""
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, name="test-server")
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_port}"
+    finally:
+        server.shutdown()
+        thread.join()
+        server.server_close()
+
+
+class KeepRedirects(urllib.request.HTTPRedirectHandler):
+    def redirect_request(self, *args, **kwargs):
+        return None  # the caller reads the 302 itself
+
+
+@dataclasses.dataclass
+class HttpAnswer:
+    status: int
+    text: str
+    headers: dict
+
+
+class HttpSession:
+    """A browser's worth of cookies talking to a real server; redirects are not followed."""
+
+    def __init__(self, base_url: str):
+        self.base_url = base_url
+        self.opener = urllib.request.build_opener(
+            urllib.request.HTTPCookieProcessor(http.cookiejar.CookieJar()), KeepRedirects
+        )
+
+    def request(self, method: str, path: str, data: dict | None = None) -> HttpAnswer:
+        body = urllib.parse.urlencode(data).encode() if data is not None else None
+        request = urllib.request.Request(self.base_url + path, data=body, method=method)
+        try:
+            with self.opener.open(request, timeout=120) as response:
+                return HttpAnswer(response.status, response.read().decode(), dict(response.headers))
+        except urllib.error.HTTPError as error:
+            return HttpAnswer(error.code, error.read().decode(), dict(error.headers))
+
+    def get(self, path: str) -> HttpAnswer:
+        return self.request("GET", path)
+
+    def csrf_token(self, page: str) -> str:
+        return csrf_token_from(self.get(page).text)
+
+    def post(self, path: str, data: dict | None = None, *, token: str) -> HttpAnswer:
+        return self.request("POST", path, {"csrf_token": token, **(data or {})})
+
+    def sign_in(self, email: str, password: str = PASSWORD) -> None:
+        answer = self.post(
+            "/login", {"email": email, "password": password}, token=self.csrf_token("/login")
+        )
+        assert answer.status == 302, answer.text
+
+
+def all_at_once(jobs: list, timeout: float = 300) -> list:
+    """Run the callables in threads released together by a barrier; their results in order."""
+    barrier = threading.Barrier(len(jobs))
+    results: list = [None] * len(jobs)
+    errors: list = []
+
+    def run(index: int, job) -> None:
+        try:
+            barrier.wait(timeout)
+            results[index] = job()
+        except Exception as error:  # reported to the test below
+            errors.append(error)
+
+    threads = [threading.Thread(target=run, args=(i, job)) for i, job in enumerate(jobs)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout)
+    assert not any(thread.is_alive() for thread in threads), "a request never finished"
+    if errors:
+        raise errors[0]
+    return results

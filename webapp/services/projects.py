@@ -113,10 +113,11 @@ def save_project(
 
 def flush(project: Project) -> None:
     """Write now, so that a concurrent save is a typed refusal rather than a crash later."""
+    slug = project.slug  # read now: after a failed flush the session loads nothing
     try:
         db.session.flush()
     except StaleDataError:
-        raise StaleProject(project.slug) from None
+        raise StaleProject(slug) from None
     except IntegrityError as error:
         # Another save took the slug, or the default, between our check and our write.
         field = "is_default" if "is_default" in str(error.orig) else "slug"
