@@ -3,7 +3,8 @@ CR/LF, lone surrogates sent as the bytes a client would send, very long and very
 huge and foreign numbers, invalid UTF-8 in query strings, wrong JSON types). Whatever comes in,
 no answer is a 5xx, refused input changes nothing stored, and no secret is ever shown.
 
-Derandomized, with no example database, so CI tries the same cases every run."""
+Derandomized, with no example database, so CI tries the same 1,500 inputs (over 2,500
+requests) every run."""
 
 import base64
 import hashlib
@@ -177,7 +178,10 @@ class Fuzzer:
         before = self.stored() if method == "POST" else None
         if as_json is not None:
             response = client.open(
-                url, method=method, data=json.dumps(as_json), headers=headers,
+                url,
+                method=method,
+                data=json.dumps(as_json),
+                headers=headers,
                 content_type="application/json",
             )
         elif fields is not None:
@@ -224,7 +228,7 @@ def fuzzer(make_app, make_user, make_project, caplog):
     assert found == 0, "a secret was shown in a response or a log"
 
 
-@settings(FUZZ, max_examples=500)
+@settings(FUZZ, max_examples=400)
 @given(
     form=st.sampled_from(["/register", "/login", "/setup"]),
     email=HOSTILE,
@@ -242,7 +246,7 @@ def test_fuzz_account_forms(fuzzer, form, email, password, locale, extra, as_jso
     fuzzer.send(fuzzer.app.test_client(), "POST", url, fields, as_json=as_json)
 
 
-@settings(FUZZ, max_examples=400)
+@settings(FUZZ, max_examples=200)
 @given(
     which=st.sampled_from(["locale", "password", "token-get", "token-post", "token-options"]),
     first=HOSTILE,
@@ -287,7 +291,7 @@ PROJECT_FIELDS = [
 ]
 
 
-@settings(FUZZ, max_examples=600)
+@settings(FUZZ, max_examples=500)
 @given(
     edit=st.booleans(),
     hostile=st.dictionaries(st.sampled_from(PROJECT_FIELDS), HOSTILE, min_size=1, max_size=4),
@@ -309,7 +313,7 @@ def test_fuzz_admin_project_form(fuzzer, edit, hostile, as_json):
             db.session.commit()
 
 
-@settings(FUZZ, max_examples=500)
+@settings(FUZZ, max_examples=400)
 @given(
     which=st.sampled_from(["users", "inspect", "search", "pages"]),
     first=HOSTILE,
