@@ -5,9 +5,8 @@ import base64
 import json
 
 import pytest
-from helpers import PASSWORD, Forms
+from helpers import PASSWORD, Forms, setup_link
 from test_admin_projects import form_data
-from test_setup import setup_link
 
 from webapp.extensions import db
 from webapp.models import AuditEvent, Project, User
