@@ -16,6 +16,12 @@ from webapp.rules.encryption import encrypt, load_keys
 
 
 @pytest.fixture
+def app(make_app):
+    """Rate limits off: these tests sign in and set up more often than a person would."""
+    return make_app(RATELIMIT_ENABLED=False)
+
+
+@pytest.fixture
 def live(app):
     with serving(app) as url:
         yield url
@@ -205,7 +211,7 @@ def test_tokens_under_edits_and_key_rotation(make_app, make_user, make_project):
     """End users fetch tokens while an admin changes the signing key (and a claim naming
     it, in the same save) and the keys at rest are re-encrypted under a new Fernet key."""
     old_fernet, new_fernet = Fernet.generate_key().decode(), Fernet.generate_key().decode()
-    app = make_app(SECRETS_ENCRYPTION_KEYS=f"{new_fernet},{old_fernet}")
+    app = make_app(SECRETS_ENCRYPTION_KEYS=f"{new_fernet},{old_fernet}", RATELIMIT_ENABLED=False)
     signing_keys = [HS256_KEY] + [f"signing-key-number-{n}-".ljust(40, "x") for n in range(1, 5)]
     project = make_project("shop", key=signing_keys[0], custom_claims={"generation": 0})
     with app.app_context():  # stored under the old Fernet key only, as before a rotation

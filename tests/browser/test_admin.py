@@ -81,9 +81,13 @@ def first_run_setup(page, live_server, screenshot, visits: Visits) -> None:
         args=["setup-link", "--base-url", live_server.url]
     )
     assert result.exit_code == 0, result.stdout
-    prefix = f"No admin yet. Create the first one at {live_server.url}/setup?code="
-    assert result.stdout.startswith(prefix), result.stdout
-    setup_url = result.stdout.strip()[len("No admin yet. Create the first one at ") :]
+    found = re.fullmatch(
+        rf"No admin yet\. Create the first one at ({re.escape(live_server.url)}/setup\?code=\S+) "
+        r"\(valid once, for 60 minutes\)\n",
+        result.stdout,
+    )
+    assert found, result.stdout
+    setup_url = found.group(1)
 
     page.goto(setup_url)
     expect(page.get_by_role("heading", name="Create the first admin")).to_be_visible()
