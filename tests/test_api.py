@@ -248,3 +248,16 @@ def test_stored_values_that_break_rules_are_503_not_500(
 def test_a_stored_key_pyjwt_refuses_is_503(app, client, make_project, signed_in_user):
     make_project(key="ssh-rsa AAAAB3NzaC1yc2E ops@host")
     assert client.get("/auth/authorize?project=demo").status_code == 503
+
+
+def test_a_json_body_is_ignored_not_refused(client, make_project, signed_in_user):
+    """The endpoint reads no body; a website that POSTs JSON to it still gets its token."""
+    make_project("demo")
+    response = client.post("/auth/authorize/demo", json={"anything": [1, 2]})
+    assert response.status_code == 200, response.get_data(as_text=True)
+    assert response.get_json()["jwt"]
+
+
+def test_a_json_body_to_a_form_is_refused(client):
+    response = client.post("/login", json={"email": ["a"], "password": 5})
+    assert response.status_code == 415
