@@ -9,7 +9,7 @@ from helpers import MIGRATIONS, app_settings
 from webapp import create_app
 from webapp.extensions import db
 
-TABLES = {"users", "projects", "audit_events"}
+TABLES = {"users", "projects", "audit_events", "recovery_codes"}
 
 
 def tables(app) -> set[str]:

@@ -2,6 +2,6 @@
 
 from webapp.models.audit import AuditAction, AuditEvent
 from webapp.models.project import Project
-from webapp.models.user import User
+from webapp.models.user import RecoveryCode, User
 
-__all__ = ["AuditAction", "AuditEvent", "Project", "User"]
+__all__ = ["AuditAction", "AuditEvent", "Project", "RecoveryCode", "User"]

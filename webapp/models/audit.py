@@ -4,7 +4,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, Enum, ForeignKey, Index, Integer, String, event
+from sqlalchemy import JSON, BigInteger, Enum, Index, Integer, String, event
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from webapp.extensions import db
@@ -20,6 +20,11 @@ class AuditAction(StrEnum):
     REMOVE_ADMIN = "remove_admin"
     ENABLE = "enable"
     DISABLE = "disable"
+    ENABLE_TWO_FACTOR = "enable_two_factor"
+    DISABLE_TWO_FACTOR = "disable_two_factor"
+    RESET_TWO_FACTOR = "reset_two_factor"
+    RESET_PASSWORD = "reset_password"  # noqa: S105  (an action's name, not a password)
+    DELETE_ACCOUNT = "delete_account"
 
     @property
     def label(self) -> str:
@@ -33,7 +38,7 @@ class AuditAction(StrEnum):
     @property
     def shows_after(self) -> bool:
         """A deletion has no after; its changes are the last values alone."""
-        return self is not AuditAction.DELETE
+        return self not in (AuditAction.DELETE, AuditAction.DELETE_ACCOUNT)
 
 
 class AuditEvent(db.Model):  # type: ignore[name-defined]  # made at run time by Flask-SQLAlchemy
@@ -49,8 +54,9 @@ class AuditEvent(db.Model):  # type: ignore[name-defined]  # made at run time by
     # SQLite only auto-increments an INTEGER primary key.
     id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
-    # None when the change came from the command line.
-    actor_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    # None when the change came from the command line. No foreign key: an actor may delete
+    # their account, and the trail outlives them (user ids are never reused).
+    actor_id: Mapped[int | None]
     target_type: Mapped[str] = mapped_column(String(20))  # "project" or "user"
     # No foreign key: the trail outlives what it describes.
     target_id: Mapped[int | None]
@@ -68,7 +74,15 @@ class AuditEvent(db.Model):  # type: ignore[name-defined]  # made at run time by
     # {"field": {"before": …, "after": …}}, secrets only as fingerprints.
     changes: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
 
-    actor: Mapped[User | None] = relationship(lazy="joined")
+    actor: Mapped[User | None] = relationship(
+        lazy="joined", primaryjoin="foreign(AuditEvent.actor_id) == User.id"
+    )
+
+    @property
+    def actor_name(self) -> str:
+        if self.actor is not None:
+            return self.actor.email
+        return "deleted user" if self.actor_id is not None else "command line"
 
     def __repr__(self) -> str:
         return f"<AuditEvent {self.action} {self.target_type} {self.target_label}>"

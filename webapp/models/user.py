@@ -4,7 +4,7 @@ import uuid
 from datetime import datetime
 
 from flask_login import UserMixin
-from sqlalchemy import String
+from sqlalchemy import ForeignKey, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, validates
 
 from webapp.extensions import db
@@ -15,6 +15,9 @@ from webapp.rules.emails import InvalidEmail, normalise_email
 
 class User(UserMixin, db.Model):  # type: ignore[name-defined]  # made at run time by Flask-SQLAlchemy
     __tablename__ = "users"
+    # SQLite would otherwise hand a deleted user's id to the next account, and with it the
+    # deleted user's entries as actor in the audit trail.
+    __table_args__ = {"sqlite_autoincrement": True}
 
     id: Mapped[int] = mapped_column(primary_key=True)
     # The `user_id` claim: stable, public, and not the row number.
@@ -30,6 +33,14 @@ class User(UserMixin, db.Model):  # type: ignore[name-defined]  # made at run ti
     last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     # Part of the login id: changing it ends every session and remember-me cookie.
     session_version: Mapped[int] = mapped_column(default=1)
+    # The TOTP secret, encrypted with the app's MultiFernet; None while two-factor is off.
+    totp_secret_encrypted: Mapped[str | None] = mapped_column(Text)
+    # The last time step whose code was accepted: no code is accepted twice.
+    totp_last_step: Mapped[int | None]
+
+    @property
+    def has_two_factor(self) -> bool:
+        return self.totp_secret_encrypted is not None
 
     @validates("email")
     def _normalise_email(self, _key: str, email: str) -> str:
@@ -62,3 +73,14 @@ class User(UserMixin, db.Model):  # type: ignore[name-defined]  # made at run ti
 
     def __repr__(self) -> str:
         return f"<User {self.email}>"
+
+
+class RecoveryCode(db.Model):  # type: ignore[name-defined]  # made at run time by Flask-SQLAlchemy
+    """A one-time second factor, kept only as the SHA-256 of the code (they are random and
+    long, so a slow hash would add nothing). Using one deletes its row."""
+
+    __tablename__ = "recovery_codes"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    code_hash: Mapped[str] = mapped_column(String(64))

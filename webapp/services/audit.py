@@ -33,14 +33,17 @@ def record(
     before: dict[str, Any],
     after: dict[str, Any],
     actor: User | None,
+    *,
+    label: str | None = None,
 ) -> AuditEvent:
-    """Add an event to the session; the caller's commit makes the change and its record one."""
+    """Add an event to the session; the caller's commit makes the change and its record one.
+    The target is named by its slug or e-mail, unless `label` says otherwise."""
     is_project = isinstance(target, Project)
     event = AuditEvent(
         actor_id=actor.id if actor else None,
         target_type="project" if is_project else "user",
         target_id=target.id,
-        target_label=target.slug if is_project else target.email,
+        target_label=label or (target.slug if is_project else target.email),
         action=action,
         changes=changes(before, after),
     )
