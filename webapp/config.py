@@ -54,6 +54,14 @@ DEFAULTS: dict[str, Any] = {
     "RATELIMIT_REGISTER_PER_ADDRESS": "10 per hour",
     "RATELIMIT_SETUP_PER_ADDRESS": "20 per hour",
     "RATELIMIT_TOKEN_PER_USER": "120 per minute",
+    "ADMIN_TWO_FACTOR": "optional",
+    "MAIL_SERVER": None,
+    "MAIL_PORT": None,  # by the mode: 465 with SSL, 587 with STARTTLS, else 25
+    "MAIL_USE_TLS": False,
+    "MAIL_USE_SSL": False,
+    "MAIL_USERNAME": None,
+    "MAIL_PASSWORD": None,
+    "MAIL_DEFAULT_SENDER": None,
 }
 
 # Secrets that production must be given and development generates once into instance/.
@@ -105,6 +113,7 @@ def load_config(app: Flask, test_config: Mapping[str, Any] | None) -> None:
     check_observability_settings(app.config)
     app.config["TRUSTED_HOSTS"] = trusted_hosts(app.config["TRUSTED_HOSTS"])
     app.config["PUBLIC_URL"] = checked_public_url(app.config["PUBLIC_URL"])
+    check_account_settings(app.config)
 
 
 def checked_public_url(value: Any) -> str | None:
@@ -262,6 +271,38 @@ def metrics_networks(setting: object) -> tuple[IPv4Network | IPv6Network, ...]:
         if part.strip():
             networks.append(ip_network(part.strip()))  # its ValueError names the part
     return tuple(networks)
+
+
+def check_account_settings(config: Config) -> None:
+    """Mail, public URL and two-factor policy: wrong ones would only show when a reset
+    mail fails to go, so they stop the start instead."""
+    if config["ADMIN_TWO_FACTOR"] not in ("optional", "required"):
+        raise ConfigError(
+            f"ADMIN_TWO_FACTOR must be optional or required, not {config['ADMIN_TWO_FACTOR']!r}"
+        )
+    public_url = config["PUBLIC_URL"]  # already checked by checked_public_url
+    for name in ("MAIL_USE_TLS", "MAIL_USE_SSL"):
+        if not isinstance(config[name], bool):
+            raise ConfigError(f"{name} must be true or false, not {config[name]!r}")
+    if config["MAIL_USE_TLS"] and config["MAIL_USE_SSL"]:
+        raise ConfigError("Set MAIL_USE_TLS (STARTTLS) or MAIL_USE_SSL, not both.")
+    port = config["MAIL_PORT"]
+    if port is None:
+        config["MAIL_PORT"] = (
+            465 if config["MAIL_USE_SSL"] else 587 if config["MAIL_USE_TLS"] else 25
+        )
+    elif type(port) is not int or not 1 <= port <= 65535:
+        raise ConfigError(f"MAIL_PORT must be a port number from 1 to 65535, not {port!r}")
+    if config["MAIL_SERVER"]:
+        if not config["MAIL_DEFAULT_SENDER"]:
+            raise ConfigError(
+                "MAIL_SERVER is set but MAIL_DEFAULT_SENDER (the From address) is not."
+            )
+        if public_url is None:
+            raise ConfigError(
+                "MAIL_SERVER is set but PUBLIC_URL is not: reset links need this service's "
+                "public address, such as https://tokens.example.com."
+            )
 
 
 def explicit_settings(app: Flask, test_config: Mapping[str, Any] | None) -> Config:

@@ -1,4 +1,4 @@
-from flask import Blueprint, abort, request
+from flask import Blueprint, abort, current_app, flash, redirect, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_login import current_user
 
@@ -18,6 +18,9 @@ def require_admin() -> ResponseReturnValue | None:
         return login_manager.unauthorized()
     if not current_user.is_admin:
         abort(403, "This page is for administrators.")
+    if current_app.config["ADMIN_TWO_FACTOR"] == "required" and not current_user.has_two_factor:
+        flash("Administrators must sign in with a second factor: turn it on first.")
+        return redirect(url_for("auth.two_factor_settings"))
     return None
 
 

@@ -1,5 +1,7 @@
-"""End-user accounts: sign up, sign in, sign out, locale and password."""
+"""Accounts: sign up, sign in (with an optional second factor), sign out, locale, password,
+password reset by e-mail, and deleting one's own account."""
 
-from webapp.auth.routes import bp
+from webapp.auth import password_reset, routes, two_factor  # noqa: F401  (their routes join bp)
+from webapp.auth.blueprint import bp
 
 __all__ = ["bp"]

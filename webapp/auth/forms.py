@@ -1,7 +1,14 @@
 from typing import Any
 
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, EmailField, PasswordField, SelectField, SubmitField
+from wtforms import (
+    BooleanField,
+    EmailField,
+    PasswordField,
+    SelectField,
+    StringField,
+    SubmitField,
+)
 from wtforms.validators import DataRequired, Length, ValidationError
 
 from webapp.rules.emails import InvalidEmail, normalise_email
@@ -99,3 +106,38 @@ class PasswordForm(FlaskForm):
     def __init__(self, *args: Any, account_email: str, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.account_email = account_email
+
+
+class ForgotPasswordForm(FlaskForm):
+    email = email_field()
+    submit = SubmitField("Send reset link")
+
+
+class ResetPasswordForm(FlaskForm):
+    new_password = new_password_field("New password")
+    submit = SubmitField("Set new password")
+
+    def __init__(self, *args: Any, account_email: str, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.account_email = account_email
+
+
+class CodeForm(FlaskForm):
+    """A TOTP code from an authenticator app, or one of the recovery codes."""
+
+    code = StringField(
+        "Code",
+        validators=[DataRequired(message="Enter the code."), Length(max=32)],
+        render_kw={"autocomplete": "one-time-code", "autocapitalize": "off", "spellcheck": "false"},
+    )
+    submit = SubmitField("Verify")
+
+
+class TwoFactorOffForm(FlaskForm):
+    current_password = current_password_field("Current password")
+    submit = SubmitField("Turn off two-factor")
+
+
+class DeleteAccountForm(FlaskForm):
+    current_password = current_password_field("Current password")
+    submit = SubmitField("Delete account")

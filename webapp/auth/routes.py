@@ -1,19 +1,28 @@
 from flask import (
-    Blueprint,
     abort,
     current_app,
     flash,
     redirect,
     render_template,
     request,
+    session,
     url_for,
 )
 from flask.typing import ResponseReturnValue
-from flask_login import current_user, login_required, login_user
+from flask_login import current_user, login_required, login_user, logout_user
+from flask_wtf import FlaskForm
 
-from webapp.auth.forms import LocaleForm, LoginForm, PasswordForm, RegisterForm
+from webapp.auth.blueprint import bp
+from webapp.auth.forms import (
+    DeleteAccountForm,
+    LocaleForm,
+    LoginForm,
+    PasswordForm,
+    RegisterForm,
+)
 from webapp.auth.next_url import safe_next_url
 from webapp.auth.signup import open_account
+from webapp.auth.two_factor import begin_second_step
 from webapp.extensions import db
 from webapp.login import end_session, start_session
 from webapp.models import User
@@ -22,8 +31,8 @@ from webapp.observability import events
 from webapp.password_hashing import hash_password, password_matches
 from webapp.rate_limits import register_per_address, sign_in_per_account, sign_in_per_address
 from webapp.rules.locales import best_locale
-
-bp = Blueprint("auth", __name__)
+from webapp.services.password_reset import password_reset_offered
+from webapp.services.users import LastAdmin, delete_account
 
 # Checked against when the email is unknown, so a wrong email costs as long as a wrong password.
 UNKNOWN_USER_HASH = hash_password("no such user")
@@ -74,13 +83,15 @@ def login() -> ResponseReturnValue:
         elif not user.is_active:
             events.sign_in_attempt("disabled", user.public_id)
             form.form_errors.append("This account is disabled. Ask an administrator.")
+        elif user.has_two_factor:
+            return begin_second_step(user, remember=bool(form.remember.data))
         else:
             events.sign_in_attempt("success", user.public_id)
             user.last_login_at = utcnow()
             db.session.commit()
             start_session(user, remember=form.remember.data)
             return after_sign_in()
-    return render_template("auth/login.html", form=form)
+    return render_template("auth/login.html", form=form, can_reset=password_reset_offered())
 
 
 @bp.post("/logout")
@@ -112,6 +123,42 @@ def account() -> ResponseReturnValue:
             login_user(user, remember=remembered)
             flash("Your password is changed. Your other sessions are signed out.")
             return redirect(url_for("auth.account"))
+    return account_page(locale_form=locale_form, password_form=password_form)
+
+
+def account_page(**forms: FlaskForm) -> str:
+    """The account page with each of its forms, fresh unless the caller passes one back."""
     return render_template(
-        "auth/account.html", locale_form=locale_form, password_form=password_form
+        "auth/account.html",
+        locale_form=forms.get("locale_form") or LocaleForm(prefix="locale", obj=current_user),
+        password_form=forms.get("password_form")
+        or PasswordForm(prefix="password", account_email=current_user.email),
+        delete_form=forms.get("delete_form") or DeleteAccountForm(prefix="delete"),
     )
+
+
+@bp.post("/account/delete")
+@login_required
+def delete_own_account() -> ResponseReturnValue:
+    form = DeleteAccountForm(prefix="delete")
+    if form.validate_on_submit():
+        user = current_user._get_current_object()
+        if not user.check_password(form.current_password.data or ""):
+            form.current_password.errors = ["That is not your current password."]
+        else:
+            try:
+                delete_account(user)
+                db.session.commit()
+            except LastAdmin as refusal:
+                db.session.rollback()
+                form.current_password.errors = [str(refusal)]
+            else:
+                # Not end_session: there is no row left whose session version could change.
+                session.clear()
+                logout_user()
+                flash(
+                    "Your account is deleted. Tokens issued to it before now stay valid "
+                    "until they expire."
+                )
+                return redirect(url_for("auth.login"))
+    return account_page(delete_form=form), 400

@@ -7,6 +7,7 @@ from webapp.extensions import db
 from webapp.models import User
 from webapp.rules.emails import InvalidEmail, normalise_email
 from webapp.rules.locales import DEFAULT_LOCALE, InvalidLocale, normalise_locale
+from webapp.services import two_factor
 from webapp.services.users import EmailTaken, InvalidAccount, LastAdmin, create_user, set_flag
 
 group = OpsGroup("users", help="Manage accounts.")
@@ -90,3 +91,16 @@ def disable(email: str) -> None:
 def enable(email: str) -> None:
     """Let a disabled user sign in again."""
     change(email, "is_active", True, "enabled")
+
+
+@group.command("reset-two-factor")
+@click.argument("email")
+def reset_two_factor(email: str) -> None:
+    """Turn a locked-out user's second factor off; they sign in with the password alone and
+    can set it up again."""
+    user = existing_user(email)
+    if not user.has_two_factor:
+        raise click.ClickException(f"{user.email} has no second factor.")
+    two_factor.disable(user, actor=None, by="reset")
+    db.session.commit()
+    click.echo(f"{user.email}: second factor turned off.")

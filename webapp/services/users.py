@@ -7,7 +7,7 @@ from typing import Literal
 from sqlalchemy.exc import IntegrityError
 
 from webapp.extensions import db
-from webapp.models import AuditAction, User
+from webapp.models import AuditAction, RecoveryCode, User
 from webapp.rules.emails import InvalidEmail, normalise_email
 from webapp.rules.locales import InvalidLocale, normalise_locale
 from webapp.rules.passwords import password_problem
@@ -118,3 +118,21 @@ def set_flag(user: User, flag: str, value: bool, actor: User | None) -> None:
         # Disabled or demoted: sessions end now, and enabling again does not revive them.
         user.end_sessions()
     audit.record(action, user, before, audit.user_state(user), actor)
+
+
+def delete_account(user: User) -> None:
+    """The user deletes their own account: the row and its personal data (e-mail, password
+    hash, locale, second factor) go; the trail records it under the public id alone. Tokens
+    already issued stay valid until they expire. Raises LastAdmin for the last active admin."""
+    if user.is_admin and user.is_active and active_admin_count(lock=True) <= 1:
+        raise LastAdmin("You are the last active admin: make another admin first.")
+    audit.record(AuditAction.DELETE_ACCOUNT, user, {}, {}, user, label=user.public_id)
+    db.session.execute(db.delete(RecoveryCode).filter_by(user_id=user.id))
+    was_admin = user.is_admin and user.is_active
+    db.session.delete(user)
+    # Counted again inside the write: on SQLite the first count takes no lock, and this one
+    # runs holding the database's write lock, so it sees a rival deletion that committed.
+    if was_admin:
+        db.session.flush()
+        if active_admin_count() == 0:
+            raise LastAdmin("You are the last active admin: make another admin first.")
