@@ -6,6 +6,7 @@ import email
 import email.policy
 import gc
 import ipaddress
+import logging
 import queue
 import re
 import socket
@@ -17,6 +18,8 @@ from pathlib import Path
 from aiosmtpd.controller import Controller
 
 WAIT_FOR_MAIL_SECONDS = 15
+# aiosmtpd narrates every connection at INFO; the suite's output has no use for it.
+logging.getLogger("mail.log").setLevel(logging.WARNING)
 
 
 def free_port() -> int:

@@ -84,6 +84,7 @@ def login() -> ResponseReturnValue:
             events.sign_in_attempt("disabled", user.public_id)
             form.form_errors.append("This account is disabled. Ask an administrator.")
         elif user.has_two_factor:
+            events.sign_in_attempt("second_factor_needed", user.public_id)
             return begin_second_step(user, remember=bool(form.remember.data))
         else:
             events.sign_in_attempt("success", user.public_id)

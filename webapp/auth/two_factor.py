@@ -16,6 +16,7 @@ from webapp.extensions import db
 from webapp.login import start_session
 from webapp.models import User
 from webapp.models.types import utcnow
+from webapp.observability import events
 from webapp.rules import totp
 from webapp.secret_box import secret_box
 from webapp.services import two_factor
@@ -62,8 +63,10 @@ def two_factor_sign_in() -> ResponseReturnValue:
             kind = two_factor.check_code(user, form.code.data or "")
         except two_factor.WrongCode:
             db.session.rollback()
+            events.sign_in_attempt("wrong_code", user.public_id)
             form.code.errors = [WRONG_CODE]
         else:
+            events.sign_in_attempt("success", user.public_id)
             remember = bool(session.pop(PENDING)["remember"])
             user.last_login_at = utcnow()
             db.session.commit()
