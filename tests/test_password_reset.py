@@ -10,6 +10,7 @@ import pytest
 from helpers import PASSWORD, csrf_token_from
 from mail_server import (
     Inbox,
+    free_port,
     html_part,
     reset_link,
     self_signed_certificate,
@@ -216,12 +217,21 @@ def test_mail_goes_over_starttls_and_ssl(make_app, make_user, tmp_path, monkeypa
         stop_server(server)
 
 
+def wait_for_log(caplog, text: str) -> str:
+    """The mail is logged by a background thread: wait for it, boundedly."""
+    for _ in range(200):
+        if text in caplog.text:
+            break
+        time.sleep(0.05)
+    return caplog.text
+
+
 def test_development_without_mail_server_logs_the_whole_message(client, make_user, caplog):
     make_user("ada@example.com")
     assert 'href="/forgot-password"' in client.get("/login").get_data(as_text=True)
     with caplog.at_level(logging.WARNING):
         ask_for_reset(client, "ada@example.com")
-    logged = caplog.text
+        logged = wait_for_log(caplog, "/reset-password/")
     assert "/reset-password/" in logged
     assert "http://127.0.0.1:5000/reset-password/" in logged
 
@@ -235,3 +245,18 @@ def test_production_without_mail_server_offers_no_reset(make_app):
         400,
         404,
     )
+
+
+def test_a_mail_server_that_is_down_changes_nothing_the_visitor_sees(make_app, make_user, caplog):
+    app = make_app(
+        MAIL_SERVER="127.0.0.1",
+        MAIL_PORT=free_port(),  # nothing listens there
+        MAIL_DEFAULT_SENDER="issuer@example.com",
+        PUBLIC_URL=PUBLIC_URL,
+    )
+    make_user("ada@example.com")
+    with caplog.at_level(logging.ERROR):
+        ask_for_reset(app.test_client(), "ada@example.com")
+        logged = wait_for_log(caplog, "could not be sent")
+    assert "could not be sent" in logged
+    assert "ada@example.com" not in logged

@@ -7,9 +7,9 @@ a known one, and a slow or broken mail server never holds up a page.
 import smtplib
 import ssl
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from email.message import EmailMessage
-from logging import Logger
 from typing import Any
 
 from flask import current_app
@@ -64,16 +64,6 @@ def deliver(settings: SmtpSettings, message: EmailMessage, context: ssl.SSLConte
         smtp.send_message(message)
 
 
-def deliver_logging_failures(
-    settings: SmtpSettings, message: EmailMessage, context: ssl.SSLContext, logger: Logger
-) -> None:
-    try:
-        deliver(settings, message, context)
-    except (smtplib.SMTPException, OSError) as error:
-        # The recipient is not logged: the log must not say who has an account.
-        logger.error("mail %r could not be sent: %r", message["Subject"], error)
-
-
 def readable(message: EmailMessage) -> str:
     """Headers and the plain-text part as a person reads them (no quoted-printable)."""
     body = message.get_body(preferencelist=("plain",))
@@ -82,20 +72,30 @@ def readable(message: EmailMessage) -> str:
     return f"{headers}\n{text}"
 
 
-def send_later(message: EmailMessage) -> None:
-    """Send in a background thread; without MAIL_SERVER (development only: production
-    offers no mail then), write the whole message to the log instead."""
-    app = current_app._get_current_object()  # type: ignore[attr-defined]
+def send(message: EmailMessage) -> None:
+    """Send now, logging a failure; without MAIL_SERVER (development only: production offers
+    no mail then), write the whole message to the log instead."""
     if not mail_configured():
-        app.logger.warning(
+        current_app.logger.warning(
             "MAIL_SERVER is not set, so this mail is logged, not sent:\n%s", readable(message)
         )
         return
     # Made per message, so the system's CAs (and SSL_CERT_FILE) are read as they are now.
     context = ssl.create_default_context()
-    thread = threading.Thread(
-        target=deliver_logging_failures,
-        args=(SmtpSettings.from_config(app.config), message, context, app.logger),
-        name="send-mail",
-    )
-    thread.start()
+    try:
+        deliver(SmtpSettings.from_config(current_app.config), message, context)
+    except (smtplib.SMTPException, OSError) as error:
+        # The recipient is not logged: the log must not say who has an account.
+        current_app.logger.error("mail %r could not be sent: %r", message["Subject"], error)
+
+
+def in_background(work: Callable[..., None], *args: Any) -> None:
+    """Run `work(*args)` in the app's context on another thread, after which the request
+    answers at once: whatever `work` looks up or sends takes none of the answer's time."""
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+
+    def run() -> None:
+        with app.app_context():
+            work(*args)
+
+    threading.Thread(target=run, name="send-mail").start()

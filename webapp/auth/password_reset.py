@@ -11,8 +11,8 @@ from webapp.services.password_reset import (
     ResetLinkExpired,
     ResetLinkInvalid,
     password_reset_offered,
+    request_reset,
     reset_password,
-    send_reset_mail,
     user_for_token,
 )
 from webapp.services.users import InvalidAccount
@@ -24,7 +24,7 @@ def forgot_password() -> ResponseReturnValue:
         abort(404)
     form = ForgotPasswordForm()
     if form.validate_on_submit():
-        send_reset_mail(form.email.data or "")
+        request_reset(form.email.data or "")
         # The same answer whether or not the address has an account.
         return redirect(url_for("auth.forgot_password_sent"))
     return render_template("auth/forgot_password.html", form=form)

@@ -12,7 +12,7 @@ from flask import current_app, render_template
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 
 from webapp.extensions import db
-from webapp.mail import compose, mail_configured, send_later
+from webapp.mail import compose, in_background, mail_configured, send
 from webapp.models import AuditAction, User
 from webapp.rules.passwords import password_problem
 from webapp.rules.problems import Problem
@@ -69,17 +69,21 @@ def reset_link(token: str) -> str:
     return f"{current_app.config['PUBLIC_URL']}/reset-password/{token}"
 
 
-def send_reset_mail(email: str) -> None:
-    """Mail a reset link if the address has an active account; do nothing visible if not.
+def request_reset(email: str) -> None:
+    """Look the address up and mail it a link, on another thread: the answer takes the same
+    time whether or not the address has an account, and the caller answers the same way."""
+    in_background(send_reset_mail, email)
 
-    The caller answers the same way either way; the mail goes out after the answer."""
+
+def send_reset_mail(email: str) -> None:
+    """Mail a reset link if the address has an active account; do nothing if not."""
     user = User.by_email(email)
     if user is None or not user.is_active:
         return
     link = reset_link(make_token(user))
     minutes = TOKEN_LIFETIME // 60
     context = {"link": link, "minutes": minutes, "product": PRODUCT_NAME}
-    send_later(
+    send(
         compose(
             user.email,
             f"Reset your password for the {PRODUCT_NAME}",
