@@ -1,5 +1,6 @@
 """Brute-force limits: sign-in per account and per client address, sign-up and setup per
-address, tokens per user. Each limit is a setting (see README); the counters live in
+address, tokens per user, reset mail per address and per e-mail asked for, second-factor
+codes per account. Each limit is a setting (see README); the counters live in
 `RATELIMIT_STORAGE_URI`, so instances sharing a Redis share them."""
 
 import hashlib
@@ -7,7 +8,7 @@ import math
 import time
 from collections.abc import Callable
 
-from flask import Flask, current_app, request
+from flask import Flask, current_app, request, session
 from flask.typing import ResponseReturnValue
 from flask_limiter import RateLimitExceeded, RouteLimit
 from flask_limiter.util import get_remote_address
@@ -28,14 +29,36 @@ def setting(name: str) -> Callable[[], str]:
     return lambda: current_app.config[name]
 
 
-def account_key() -> str:
-    """The account being signed in to, hashed: a short key, and no address in the store."""
+def hashed_form_email() -> str:
+    """The form's email, normalised and hashed: a short key, and no address in the store."""
     email = request.form.get("email", "")
     try:
         email = normalise_email(email)
     except InvalidEmail:
         email = email.strip().lower()  # no such account; still one counter per spelling
-    return "account:" + hashlib.sha256(email.encode("utf-8", "replace")).hexdigest()
+    return hashlib.sha256(email.encode("utf-8", "replace")).hexdigest()
+
+
+def account_key() -> str:
+    """The account being signed in to."""
+    return "account:" + hashed_form_email()
+
+
+def reset_email_key() -> str:
+    """The address a reset mail is asked for, so nobody's inbox can be flooded."""
+    return "reset-email:" + hashed_form_email()
+
+
+# The session key webapp.auth.two_factor keeps between the password and the code.
+TWO_FACTOR_PENDING = "two_factor_pending"
+
+
+def two_factor_account_key() -> str:
+    """The account half-way through signing in; every session trying it shares the count."""
+    pending = session.get(TWO_FACTOR_PENDING)
+    if isinstance(pending, dict) and pending.get("user"):
+        return "two-factor:" + str(pending["user"])
+    return "address:" + (get_remote_address() or "-")
 
 
 def user_key() -> str:
@@ -65,6 +88,22 @@ token_per_user = limiter.limit(
     key_func=user_key,
     methods=["GET", "POST"],
     error_message=TOO_MANY_TOKENS,
+)
+
+
+reset_per_address = per_address("RATELIMIT_RESET_PER_ADDRESS", ["POST"])
+reset_per_email = limiter.limit(
+    setting("RATELIMIT_RESET_PER_EMAIL"),
+    key_func=reset_email_key,
+    methods=["POST"],
+    error_message=TOO_MANY,
+)
+# Every code tried counts, right or wrong, like passwords at sign-in.
+two_factor_per_account = limiter.limit(
+    setting("RATELIMIT_TWO_FACTOR_PER_ACCOUNT"),
+    key_func=two_factor_account_key,
+    methods=["POST"],
+    error_message=TOO_MANY,
 )
 
 

@@ -7,6 +7,7 @@ from webapp.auth.blueprint import bp
 from webapp.auth.forms import ForgotPasswordForm, ResetPasswordForm
 from webapp.extensions import db
 from webapp.login import start_session
+from webapp.rate_limits import reset_per_address, reset_per_email
 from webapp.services.password_reset import (
     ResetLinkExpired,
     ResetLinkInvalid,
@@ -19,6 +20,8 @@ from webapp.services.users import InvalidAccount
 
 
 @bp.route("/forgot-password", methods=["GET", "POST"])
+@reset_per_address
+@reset_per_email
 def forgot_password() -> ResponseReturnValue:
     if not password_reset_offered():
         abort(404)

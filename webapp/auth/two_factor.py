@@ -17,11 +17,12 @@ from webapp.login import start_session
 from webapp.models import User
 from webapp.models.types import utcnow
 from webapp.observability import events
+from webapp.rate_limits import TWO_FACTOR_PENDING, two_factor_per_account
 from webapp.rules import totp
 from webapp.secret_box import secret_box
 from webapp.services import two_factor
 
-PENDING = "two_factor_pending"  # signed in by password only, not yet by the second factor
+PENDING = TWO_FACTOR_PENDING  # signed in by password only, not yet by the second factor
 SETUP = "two_factor_setup"  # the secret being set up, encrypted: the session is only signed
 PENDING_SECONDS = 300
 WRONG_CODE = "That code is not right, or was already used. Try the next one."
@@ -50,6 +51,7 @@ def pending_user() -> User | None:
 
 
 @bp.route("/login/two-factor", methods=["GET", "POST"])
+@two_factor_per_account
 def two_factor_sign_in() -> ResponseReturnValue:
     next_url = safe_next_url(request.args.get("next"))
     user = pending_user()
