@@ -7,7 +7,8 @@ from cryptography.fernet import Fernet, InvalidToken
 from helpers import ENCRYPTION_KEY, HS256_KEY
 
 from webapp.extensions import db
-from webapp.models import AuditEvent, Project
+from webapp.models import AuditEvent, Project, User
+from webapp.secret_box import secret_box
 from webapp.services.secrets import rotate_secrets
 
 NEW_KEY = Fernet.generate_key().decode()
@@ -108,3 +109,16 @@ def test_rotate_with_nothing_stored(runner):
     result = runner.invoke(args=["keys", "rotate"])
     assert result.exit_code == 0, result.output
     assert "0 re-encrypted, 0 already under the first key." in result.output
+
+
+def test_rotate_re_encrypts_two_factor_secrets_too(app, make_user, rotating_app):
+    with app.app_context():
+        secret = secret_box.encrypt("JBSWY3DPEHPK3PXP")
+    user = make_user("ada@example.com", totp_secret_encrypted=secret)
+    make_user("bob@example.com")  # no second factor: nothing to rotate
+    result = rotating_app.test_cli_runner().invoke(args=["keys", "rotate"])
+    assert result.exit_code == 0, result.output
+    assert "1 re-encrypted, 0 already under the first key." in result.output
+    with app.app_context():
+        token = db.session.get(User, user.id).totp_secret_encrypted
+    assert readable_with(NEW_KEY, token) and not readable_with(ENCRYPTION_KEY, token)

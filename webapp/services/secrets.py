@@ -12,7 +12,7 @@ from typing import Any
 from sqlalchemy import Column, CursorResult, Table
 
 from webapp.extensions import db
-from webapp.models import Project
+from webapp.models import Project, User
 from webapp.rules.encryption import SecretUnreadable
 from webapp.secret_box import secret_box
 
@@ -26,8 +26,11 @@ class SecretColumn:
     label: str
 
 
-# Every stored secret. Another encrypted column (a user's TOTP secret) is one more line here.
-SECRET_COLUMNS = (SecretColumn(Project.__table__, "signing_key_encrypted", "slug"),)
+# Every stored secret. A user is named by public id: the command's output names no e-mail.
+SECRET_COLUMNS = (
+    SecretColumn(Project.__table__, "signing_key_encrypted", "slug"),
+    SecretColumn(User.__table__, "totp_secret_encrypted", "public_id"),
+)
 
 
 @dataclass

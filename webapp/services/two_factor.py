@@ -88,13 +88,3 @@ def remaining_recovery_codes(user: User) -> int:
     return db.session.scalar(
         db.select(db.func.count()).select_from(RecoveryCode).filter_by(user_id=user.id)
     )
-
-
-def rotate_secrets() -> int:
-    """Re-encrypt every TOTP secret under the first key (for `keys rotate`); the count."""
-    users = db.session.scalars(db.select(User).where(User.totp_secret_encrypted.is_not(None)))
-    count = 0
-    for user in users:
-        user.totp_secret_encrypted = secret_box.rotate(user.totp_secret_encrypted)
-        count += 1
-    return count
