@@ -124,15 +124,10 @@ def delete_account(user: User) -> None:
     """The user deletes their own account: the row and its personal data (e-mail, password
     hash, locale, second factor) go; the trail records it under the public id alone. Tokens
     already issued stay valid until they expire. Raises LastAdmin for the last active admin."""
-    if user.is_admin and user.is_active and active_admin_count(lock=True) <= 1:
-        raise LastAdmin("You are the last active admin: make another admin first.")
+    if user.is_admin and user.is_active:
+        lock_admins()  # the same race-safe guard as demotion
+        if active_admin_count() <= 1:
+            raise LastAdmin("You are the last active admin: make another admin first.")
     audit.record(AuditAction.DELETE_ACCOUNT, user, {}, {}, user, label=user.public_id)
     db.session.execute(db.delete(RecoveryCode).filter_by(user_id=user.id))
-    was_admin = user.is_admin and user.is_active
     db.session.delete(user)
-    # Counted again inside the write: on SQLite the first count takes no lock, and this one
-    # runs holding the database's write lock, so it sees a rival deletion that committed.
-    if was_admin:
-        db.session.flush()
-        if active_admin_count() == 0:
-            raise LastAdmin("You are the last active admin: make another admin first.")
