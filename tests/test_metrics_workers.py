@@ -37,6 +37,8 @@ def test_token_totals_add_up_across_worker_processes(
         "FLASK_SECRETS_ENCRYPTION_KEYS": ENCRYPTION_KEY,
         "FLASK_SQLALCHEMY_DATABASE_URI": database_url,
         "PROMETHEUS_MULTIPROC_DIR": str(multiprocess_dir),
+        # One user asks for up to ROUNDS x ROUND_SIZE tokens: above the default limit.
+        "FLASK_RATELIMIT_TOKEN_PER_USER": "100000 per minute",
     }
 
     issued = 0
