@@ -4,10 +4,12 @@
 projects, the token inspector and `build_claims` all call it.
 """
 
+import copy
 import json
 import re
 import uuid
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any, Protocol
 from urllib.parse import urlsplit
@@ -236,25 +238,49 @@ def project_problems(settings: TokenSettings) -> list[Problem]:
     return problems
 
 
+@dataclass(frozen=True)
+class ClaimTemplate:
+    """A project's part of its tokens, taken from settings that break no rule: checked once,
+    when a project is loaded, then filled in per token."""
+
+    setting_claims: dict[str, Any]
+    custom_claims: dict[str, Any]
+    lifetime: int
+
+    def claims(self, user_id: str, locale: str, *, now: int, nbf_leeway: int) -> dict[str, Any]:
+        """The claims of one token, in SPEC.md's order."""
+        claims = dict(self.setting_claims)
+        claims.update(
+            iat=now,
+            nbf=now - nbf_leeway,
+            exp=now + self.lifetime,
+            jti=str(uuid.uuid4()),
+            user_id=user_id,
+            locale=locale,
+        )
+        claims.update(self.custom_claims)
+        return claims
+
+
+def claim_template(settings: TokenSettings) -> ClaimTemplate:
+    """Refuses a project that breaks a rule (InvalidProject)."""
+    if problems := project_problems(settings):
+        raise InvalidProject(problems)
+    # The rules above already refuse control via browser outside development or without a URL.
+    return ClaimTemplate(
+        setting_claims={
+            claim: getattr(settings, setting)
+            for claim, setting, always in SETTING_CLAIMS
+            if always or getattr(settings, setting)
+        },
+        # A copy: the template outlives the row or form it was read from.
+        custom_claims=copy.deepcopy(dict(settings.custom_claims)),
+        lifetime=settings.token_lifetime,
+    )
+
+
 def build_claims(
     settings: TokenSettings, user_id: str, locale: str, *, now: int, nbf_leeway: int
 ) -> dict[str, Any]:
     """The claims of one token, in SPEC.md's order; refuses a project that breaks a rule."""
-    if problems := project_problems(settings):
-        raise InvalidProject(problems)
-    # The rules above already refuse control via browser outside development or without a URL.
-    claims: dict[str, Any] = {
-        claim: getattr(settings, setting)
-        for claim, setting, always in SETTING_CLAIMS
-        if always or getattr(settings, setting)
-    }
-    claims.update(
-        iat=now,
-        nbf=now - nbf_leeway,
-        exp=now + settings.token_lifetime,
-        jti=str(uuid.uuid4()),
-        user_id=user_id,
-        locale=locale,
-    )
-    claims.update(settings.custom_claims)
-    return claims
+    return claim_template(settings).claims(user_id, locale, now=now, nbf_leeway=nbf_leeway)
