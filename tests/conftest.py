@@ -95,6 +95,7 @@ def make_app(database_url: str, tmp_path: Path) -> Iterator:
     for app in apps:
         with app.app_context():
             db.engine.dispose()
+        app.extensions["token_reads"].dispose()
 
 
 @pytest.fixture

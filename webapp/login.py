@@ -4,17 +4,25 @@ from flask import Flask, jsonify, redirect, request, session
 from flask.typing import ResponseReturnValue
 from flask_login import current_user, login_url, login_user, logout_user
 
+from webapp.api import token_request
+from webapp.api.token_request import is_token_request, token_visitor
 from webapp.errors import wants_json
 from webapp.extensions import db, login_manager
 from webapp.models import User
+from webapp.services.token_reads import TokenVisitor
 
 
 @login_manager.user_loader
-def load_user(login_id: str) -> User | None:
+def load_user(login_id: str) -> User | TokenVisitor | None:
     """The login id is `public_id:session_version`; a stale version or a disabled
-    account ends the session on its next request."""
+    account ends the session on its next request. The token endpoint reads the user
+    together with the project, and reuses that read for up to a second (token_request)."""
     public_id, _, version = login_id.partition(":")
-    user = db.session.scalar(db.select(User).filter_by(public_id=public_id))
+    user: User | TokenVisitor | None
+    if is_token_request():
+        user = token_visitor(login_id)
+    else:
+        user = db.session.scalar(db.select(User).filter_by(public_id=public_id))
     if user is None or not user.is_active or str(user.session_version) != version:
         return None
     return user
@@ -48,4 +56,5 @@ def unauthorized() -> ResponseReturnValue:
 
 def init_app(app: Flask) -> None:
     login_manager.init_app(app)
+    token_request.init_app(app)
     login_manager.session_protection = "basic"

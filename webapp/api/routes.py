@@ -1,12 +1,12 @@
 from flask import Blueprint, Response, current_app, request
 from flask_login import current_user
 
+from webapp.api import token_request
 from webapp.api.answers import TOKEN_PATH, refusal, token_answer
-from webapp.extensions import csrf, db
-from webapp.models import Project
+from webapp.extensions import csrf
 from webapp.observability import events
 from webapp.rate_limits import token_per_user
-from webapp.services.tokens import ProjectCannotSign, issue_token
+from webapp.services.tokens import ProjectCannotSign
 
 bp = Blueprint("api", __name__)
 # Issuing a token changes nothing, and CORS keeps other sites from reading one.
@@ -17,13 +17,6 @@ NO_DEFAULT = (
     "Name a project: /auth/authorize/<slug> or ?project=<slug>. "
     "There is no enabled default project."
 )
-
-
-def enabled_project(slug: str | None) -> Project | None:
-    """The enabled project named `slug`, or the enabled default project when none is named."""
-    select = db.select(Project).filter_by(enabled=True)
-    select = select.filter_by(slug=slug) if slug else select.filter_by(is_default=True)
-    return db.session.scalar(select)
 
 
 def refused(reason: str, **details: str | None) -> None:
@@ -47,8 +40,9 @@ def unknown_project_message(slug: str) -> str:
 @bp.route(f"{TOKEN_PATH}/<slug>", methods=METHODS)
 @token_per_user
 def authorize(slug: str | None = None) -> Response:
+    signed_in = current_user.is_authenticated  # first: the user is read with the project
     slug = slug or request.args.get("project")
-    project = enabled_project(slug)
+    project = token_request.requested_project()
     if project is None:
         if slug:
             refused("unknown_project", requested=slug)
@@ -58,13 +52,11 @@ def authorize(slug: str | None = None) -> Response:
     origins = project.allowed_origins
     if request.method == "OPTIONS":
         return token_answer(204, None, origins)
-    if not current_user.is_authenticated:
+    if not signed_in:
         refused("not_signed_in", project_slug=project.slug)
         return refusal(401, "Sign in first.", origins)
     try:
-        issued = issue_token(
-            project, current_user, nbf_leeway=current_app.config["TOKEN_NBF_LEEWAY"]
-        )
+        issued = project.issue(current_user, nbf_leeway=current_app.config["TOKEN_NBF_LEEWAY"])
     except ProjectCannotSign as error:
         refused(
             "cannot_sign",

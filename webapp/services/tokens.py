@@ -44,7 +44,9 @@ class ProjectIssuer:
         return IssuedToken(token=self.signer.sign(claims), claims=claims)
 
 
-def project_issuer(slug: str, settings: TokenSettings, clear_key: Callable[[], str]) -> ProjectIssuer:
+def project_issuer(
+    slug: str, settings: TokenSettings, clear_key: Callable[[], str]
+) -> ProjectIssuer:
     """The project ready to sign, or ProjectCannotSign saying why (for the log)."""
     try:
         template = claim_template(settings)

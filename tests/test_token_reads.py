@@ -1,0 +1,148 @@
+"""The token path's reads: one statement per request, none while a read is reused, and a
+project made ready to sign once per stored version."""
+
+import time
+
+import jwt
+import pytest
+import sqlalchemy as sa
+
+from webapp.extensions import db
+from webapp.models import Project, User
+from webapp.rules.signing import Signer
+
+
+@pytest.fixture
+def statements():
+    """Every SQL statement any engine of this process sends, while the test runs."""
+    sent: list[str] = []
+
+    def count(_connection, _cursor, statement, *_args) -> None:
+        sent.append(statement)
+
+    sa.event.listen(sa.Engine, "before_cursor_execute", count)
+    yield sent
+    sa.event.remove(sa.Engine, "before_cursor_execute", count)
+
+
+def token_claims(response, key: str = "k" * 32) -> dict:
+    assert response.status_code == 200, response.get_data(as_text=True)
+    return jwt.decode(response.get_json()["jwt"], key, algorithms=["HS256"], issuer=None)
+
+
+def issuers(app) -> dict:
+    return app.extensions["token_reads"]._issuers
+
+
+def test_one_statement_per_token_request_and_none_while_reused(
+    client, make_project, signed_in_user, statements
+):
+    make_project("demo")
+    statements.clear()
+    assert client.get("/auth/authorize?project=demo").status_code == 200
+    assert len(statements) == 1, statements
+    for _ in range(5):
+        assert client.get("/auth/authorize?project=demo").status_code == 200
+    assert len(statements) == 1, statements
+
+    time.sleep(1.1)  # the read has expired
+    assert client.get("/auth/authorize?project=demo").status_code == 200
+    assert len(statements) == 2, statements
+
+
+def test_anonymous_and_unknown_project_also_cost_one_statement(client, make_project, statements):
+    make_project("demo")
+    statements.clear()
+    assert client.get("/auth/authorize?project=demo").status_code == 401
+    assert client.get("/auth/authorize?project=nope").status_code == 404
+    assert client.get("/auth/authorize").status_code == 400
+    assert len(statements) == 3, statements
+
+
+def test_project_made_ready_once_per_stored_version(app, client, make_project, signed_in_user):
+    project = make_project("demo")
+    client.get("/auth/authorize?project=demo")
+    first = issuers(app)[project.id]
+    time.sleep(1.1)
+    client.get("/auth/authorize?project=demo")
+    assert issuers(app)[project.id] is first  # same version: nothing checked or loaded again
+
+    with app.app_context():
+        stored = db.session.get(Project, project.id)
+        stored.issuer = "sm-changed"
+        db.session.commit()  # this process wrote: its next request reads again
+    claims = token_claims(client.get("/auth/authorize?project=demo"))
+    assert claims["iss"] == "sm-changed"
+    assert issuers(app)[project.id] is not first
+
+
+def test_a_write_by_this_process_is_seen_on_its_next_request(
+    app, client, make_project, signed_in_user
+):
+    make_project("demo")
+    assert client.get("/auth/authorize?project=demo").status_code == 200
+    with app.app_context():
+        user = db.session.get(User, signed_in_user.id)
+        user.is_active = False
+        db.session.commit()
+    assert client.get("/auth/authorize?project=demo").status_code == 401
+
+
+def test_a_stored_project_breaking_a_rule_is_refused_until_fixed(
+    app, client, make_project, signed_in_user, database_url
+):
+    project = make_project("demo")
+    assert client.get("/auth/authorize?project=demo").status_code == 200
+    # Another instance (or a hand edit) stores a project that breaks a rule.
+    engine = sa.create_engine(database_url)
+    with engine.begin() as connection:
+        connection.execute(
+            sa.update(Project.__table__)
+            .where(Project.__table__.c.id == project.id)
+            .values(token_lifetime=5, version=Project.__table__.c.version + 1)
+        )
+    time.sleep(1.1)
+    refused = client.get("/auth/authorize?project=demo")
+    assert refused.status_code == 503
+    assert "jwt" not in refused.get_json()
+    with engine.begin() as connection:
+        connection.execute(
+            sa.update(Project.__table__)
+            .where(Project.__table__.c.id == project.id)
+            .values(token_lifetime=600, version=Project.__table__.c.version + 1)
+        )
+    engine.dispose()
+    time.sleep(1.1)
+    claims = token_claims(client.get("/auth/authorize?project=demo"))
+    assert claims["exp"] - claims["iat"] == 600
+
+
+@pytest.mark.parametrize("algorithm", ["HS256", "HS384", "HS512"])
+def test_signer_writes_what_pyjwt_writes(algorithm):
+    claims = {"iss": "sm-x", "iat": 1, "exp": 2, "jti": "j", "locale": "de-DE", "name": "Zoë"}
+    key = "s" * 64
+    assert Signer(key, algorithm).sign(claims) == jwt.encode(claims, key, algorithm=algorithm)
+
+
+def test_signer_verifies_for_asymmetric_keys(signing_keys):
+    claims = {"iss": "sm-x", "user_id": "u"}
+    for algorithm in ("RS256", "ES256"):
+        key, public_key = signing_keys[algorithm]
+        token = Signer(key, algorithm).sign(claims)
+        assert jwt.decode(token, public_key, algorithms=[algorithm]) == claims
+
+
+def test_reads_are_bounded(app, client, make_project, make_user, login, monkeypatch):
+    """Many visitors and projects: the kept reads and issuers stay under their bounds."""
+    from webapp.services import token_reads
+
+    monkeypatch.setattr(token_reads, "MAX_READS", 3)
+    monkeypatch.setattr(token_reads, "MAX_ISSUERS", 2)
+    for number in range(5):
+        make_project(f"p{number}")
+    login(make_user())
+    for number in range(5):
+        assert client.get(f"/auth/authorize?project=p{number}").status_code == 200
+    reads = app.extensions["token_reads"]
+    assert len(reads._reads) <= 3
+    assert len(reads._issuers) <= 2

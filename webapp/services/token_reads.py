@@ -1,0 +1,217 @@
+"""What the token path reads, and how long it may keep it.
+
+A token request needs two facts from the database: is the signed-in user still signed in
+(active, same session version), and what is the requested project now. Both come from ONE
+statement on a plain autocommit connection (no ORM session, no pool pre-ping), and that
+read is reused for at most `REUSE_SECONDS`: so a project change, a disabled user or project,
+a sign-out or a password change is in force on every instance within that time, and a busy
+visitor costs at most one statement a second per worker.
+
+A project is made ready to sign (rules checked, key decrypted and loaded) once per stored
+version: `ProjectIssuer`s are kept by project id and stamped with (version, created_at), since
+SQLite hands a deleted row's id to the next one, and a recreated project starts at version 1.
+"""
+
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+
+from webapp.models import Project, User
+from webapp.secret_box import secret_box
+from webapp.services.tokens import IssuedToken, ProjectCannotSign, ProjectIssuer, project_issuer
+
+REUSE_SECONDS = 1.0
+# Bounds that keep a worker's memory flat whatever the number of visitors and projects.
+MAX_READS = 10_000
+MAX_ISSUERS = 20_000
+
+USER_COLUMNS = ("public_id", "session_version", "is_active", "locale")
+PROJECT_COLUMNS = (
+    "id",
+    "version",
+    "created_at",
+    "slug",
+    "session_server",
+    "orchestration_url",
+    "issuer",
+    "algorithm",
+    "token_lifetime",
+    "environment",
+    "control_via_browser",
+    "control_cookie_header",
+    "allowed_origins",
+    "custom_claims",
+    "signing_key_encrypted",
+)
+
+
+@dataclass(frozen=True)
+class TokenVisitor:
+    """The signed-in user as the token path knows them: enough to sign and to log, and
+    what Flask-Login asks of a user."""
+
+    public_id: str
+    session_version: int
+    is_active: bool
+    locale: str
+    is_authenticated = True
+    is_anonymous = False
+
+    def get_id(self) -> str:
+        return f"{self.public_id}:{self.session_version}"
+
+
+@dataclass(frozen=True)
+class TokenProject:
+    """An enabled project as stored at `stamp`, ready to sign or knowing why it cannot."""
+
+    stamp: tuple[int, datetime]
+    slug: str
+    session_server: str
+    allowed_origins: Any  # as stored; the rules refuse a project whose value is no list
+    issuer: ProjectIssuer | None
+    cannot_sign: str | None  # why not, for the log
+
+    def issue(self, visitor: TokenVisitor | User, *, nbf_leeway: int) -> IssuedToken:
+        """Raises ProjectCannotSign when the stored project breaks a rule or its key is
+        unusable; nothing is signed then."""
+        if self.issuer is None:
+            # A new exception each time: raising one instance again and again would grow
+            # its traceback without end.
+            raise ProjectCannotSign(self.cannot_sign)
+        return self.issuer.issue(visitor.public_id, visitor.locale, nbf_leeway=nbf_leeway)
+
+
+@dataclass(frozen=True)
+class TokenRead:
+    visitor: TokenVisitor | None
+    project: TokenProject | None
+    expires: float  # time.monotonic() after which it is read again
+
+
+def token_statement(by_slug: bool) -> sa.Select[Any]:
+    """The user (by public id) and the enabled project (by slug, or the default one), each
+    NULL when there is none, in one row."""
+    users, projects = User.__table__, Project.__table__
+    one = sa.select(sa.literal(1).label("one")).subquery("one")
+    named = projects.c.slug == sa.bindparam("slug") if by_slug else projects.c.is_default.is_(True)
+    joined = one.outerjoin(users, users.c.public_id == sa.bindparam("public_id")).outerjoin(
+        projects, sa.and_(named, projects.c.enabled.is_(True))
+    )
+    columns = [users.c[name].label(f"user_{name}") for name in USER_COLUMNS]
+    columns += [projects.c[name] for name in PROJECT_COLUMNS]
+    return sa.select(*columns).select_from(joined)
+
+
+STATEMENTS = {True: token_statement(by_slug=True), False: token_statement(by_slug=False)}
+
+
+class TokenReads:
+    """One per app: its read engine, its reused reads and its project issuers."""
+
+    def __init__(self, make_engine: Callable[[], sa.Engine], clock: Callable[[], float]):
+        self._make_engine = make_engine
+        self._engine: sa.Engine | None = None
+        self._lock = threading.Lock()
+        self._clock = clock
+        self._reads: dict[tuple[str | None, str | None], TokenRead] = {}
+        self._issuers: dict[int, TokenProject] = {}
+
+    def read(self, login_id: str | None, slug: str | None) -> TokenRead:
+        """The visitor (None when nobody is, or no longer, signed in as `login_id`) and the
+        project, as read at most REUSE_SECONDS ago."""
+        key = (login_id, slug)
+        now = self._clock()
+        read = self._reads.get(key)
+        if read is not None and now < read.expires:
+            return read
+        row = self.fetch(login_id, slug)
+        read = TokenRead(visitor(row, login_id), self.project(row), now + REUSE_SECONDS)
+        if len(self._reads) >= MAX_READS:
+            self._reads.clear()  # all of them are at most a second old: nothing of value lost
+        self._reads[key] = read
+        return read
+
+    def forget_reads(self) -> None:
+        """This process wrote to the database: its own next requests read again."""
+        self._reads.clear()
+
+    def fetch(self, login_id: str | None, slug: str | None) -> sa.Row[Any]:
+        public_id = login_id.partition(":")[0] if login_id else None
+        parameters = {"public_id": public_id, "slug": slug}
+        statement = STATEMENTS[bool(slug)]
+        engine = self.engine()
+        for attempt in (1, 2):
+            try:
+                with engine.connect() as connection:
+                    return connection.execute(statement, parameters).one()
+            except sa.exc.DBAPIError as error:
+                # A connection the database dropped (a restart, a failover) is invalidated
+                # by SQLAlchemy; one retry gets a fresh one. Anything else is a real error.
+                if attempt == 2 or not error.connection_invalidated:
+                    raise
+        raise AssertionError("unreachable")
+
+    def project(self, row: sa.Row[Any]) -> TokenProject | None:
+        if row.id is None:
+            return None
+        stamp = (row.version, row.created_at)
+        cached = self._issuers.get(row.id)
+        if cached is not None and cached.stamp == stamp:
+            return cached
+        issuer, cannot_sign = None, None
+        try:
+            issuer = project_issuer(
+                row.slug, row, lambda: secret_box.decrypt(row.signing_key_encrypted)
+            )
+        except ProjectCannotSign as error:
+            cannot_sign = str(error)
+        loaded = TokenProject(
+            stamp, row.slug, row.session_server, row.allowed_origins, issuer, cannot_sign
+        )
+        if len(self._issuers) >= MAX_ISSUERS:
+            self._issuers.clear()
+        self._issuers[row.id] = loaded
+        return loaded
+
+    def engine(self) -> sa.Engine:
+        if self._engine is None:
+            with self._lock:
+                if self._engine is None:
+                    self._engine = self._make_engine()
+        return self._engine
+
+    def dispose(self) -> None:
+        if self._engine is not None:
+            self._engine.dispose()
+
+
+def visitor(row: sa.Row[Any], login_id: str | None) -> TokenVisitor | None:
+    """The user the row holds, if `login_id` still signs them in (see webapp.login)."""
+    if login_id is None or row.user_public_id is None:
+        return None
+    return TokenVisitor(
+        public_id=row.user_public_id,
+        session_version=row.user_session_version,
+        is_active=row.user_is_active,
+        locale=row.user_locale,
+    )
+
+
+def read_engine(engine: sa.Engine, options: dict[str, Any]) -> sa.Engine:
+    """An engine of its own for the token reads, on the app's database: autocommit (no BEGIN
+    and ROLLBACK round trips) and no pre-ping (a dropped connection is retried instead)."""
+    url = engine.url
+    if url.get_backend_name() == "sqlite" and url.database in (None, "", ":memory:"):
+        return engine  # an in-memory database is only visible through its own engine
+    options = {name: value for name, value in options.items() if name != "pool_pre_ping"}
+    return sa.create_engine(url, isolation_level="AUTOCOMMIT", **options)
+
+
+def monotonic() -> float:
+    return time.monotonic()
