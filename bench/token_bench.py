@@ -150,7 +150,7 @@ def main() -> None:
     urls = databases(args, work)
     print("seeding the databases", file=sys.stderr, flush=True)
     environments = {"small": prepare(urls["small"], SMALL), "large": prepare(urls["large"], LARGE)}
-    statements = token_report.statements_per_token(environments["small"], args.duration)
+    measured = token_report.in_process(environments["small"], args.duration)
     signing = token_report.signing_ceiling(args.duration)
     node_command, node_environment, node_port = node_template(work)
 
@@ -197,7 +197,7 @@ def main() -> None:
     }
     backend = "PostgreSQL" if args.database_url else "SQLite"
     text = token_report.report(
-        backend, args, medians, errors, statements, signing, rss_peaks, rss, machine()
+        backend, args, medians, errors, measured, signing, rss_peaks, rss, machine()
     )
     print(text)
     token_report.write_results(args.results, backend, text)

@@ -1,6 +1,7 @@
 """The token benchmark's in-process measures and its report (see token_bench.py)."""
 
-import logging
+import contextlib
+import os
 import re
 import time
 from pathlib import Path
@@ -9,14 +10,21 @@ from typing import Any
 
 import jwt
 import sqlalchemy as sa
+import token_profile
 
 NODE = "node"
 
 
-def statements_per_token(environment: dict[str, str], seconds: float) -> dict[str, float]:
-    """Token requests through the test client for `seconds`, every SQL statement counted."""
+def in_process(environment: dict[str, str], seconds: float) -> dict[str, Any]:
+    """The app in this process (its log lines written to /dev/null): SQL statements over
+    `seconds` of token requests through the test client, then the profile."""
+    with open(os.devnull, "w") as devnull, contextlib.redirect_stderr(devnull):
+        return measure_in_process(environment, seconds)
+
+
+def measure_in_process(environment: dict[str, str], seconds: float) -> dict[str, Any]:
     from webapp import create_app
-    from webapp.extensions import db
+    from webapp.extensions import db, login_manager
     from webapp.models import User
 
     app = create_app(
@@ -24,13 +32,19 @@ def statements_per_token(environment: dict[str, str], seconds: float) -> dict[st
             "SECRET_KEY": environment["FLASK_SECRET_KEY"],
             "SECRETS_ENCRYPTION_KEYS": environment["FLASK_SECRETS_ENCRYPTION_KEYS"],
             "SQLALCHEMY_DATABASE_URI": environment["DATABASE_URL"],
+            "SESSION_COOKIE_SECURE": False,
         }
     )
     with app.app_context():
         login_id = db.session.scalars(db.select(User).order_by(User.id)).first().get_id()
-    with app.test_request_context():
+    # As a sign-in from the profile's client makes it: session protection finds its own `_id`.
+    client_headers = {"User-Agent": token_profile.USER_AGENT}
+    with app.test_request_context(
+        headers=client_headers, environ_base={"REMOTE_ADDR": "127.0.0.1"}
+    ):
         serializer = app.session_interface.get_signing_serializer(app)
-        cookie = serializer.dumps({"_user_id": login_id, "_fresh": True})
+        identifier = login_manager._session_identifier_generator()
+        cookie = serializer.dumps({"_user_id": login_id, "_fresh": True, "_id": identifier})
     client = app.test_client()
     client.set_cookie("session", cookie)
     sent: list[str] = []
@@ -38,7 +52,6 @@ def statements_per_token(environment: dict[str, str], seconds: float) -> dict[st
     def count(*_args: Any) -> None:
         sent.append("")
 
-    logging.disable(logging.INFO)  # production logs every request; not wanted here
     sa.event.listen(sa.Engine, "before_cursor_execute", count)
     requests, started = 0, time.monotonic()
     while time.monotonic() - started < seconds:
@@ -46,11 +59,12 @@ def statements_per_token(environment: dict[str, str], seconds: float) -> dict[st
         requests += 1
     elapsed = time.monotonic() - started
     sa.event.remove(sa.Engine, "before_cursor_execute", count)
-    logging.disable(logging.NOTSET)
+    profile = token_profile.profile(app, f"session={cookie}", "/auth/authorize?project=bench")
     app.extensions["token_reads"].dispose()
     with app.app_context():
         db.engine.dispose()
-    return {"requests": requests, "statements": len(sent), "seconds": elapsed}
+    statements = {"requests": requests, "statements": len(sent), "seconds": elapsed}
+    return {"statements": statements, "profile": profile}
 
 
 def signing_ceiling(seconds: float) -> dict[str, float]:
@@ -94,7 +108,7 @@ def report(
     args: Any,
     medians: dict[str, dict[str, float]],
     errors: dict[str, int],
-    statements: dict[str, float],
+    measured: dict[str, Any],
     signing: dict[str, float],
     rss_peaks: dict[str, float],
     rss: dict[str, Any],
@@ -118,6 +132,7 @@ def report(
             f"| {found['p99_us'] / 1000:.1f} | {found['cpu_us']:,.0f} | {errors[name]} |"
         )
     rps = {name: found["rps"] for name, found in medians.items()}
+    statements, profile = measured["statements"], measured["profile"]
     per_token = statements["statements"] / max(statements["requests"], 1)
     lines += [
         "",
@@ -144,6 +159,17 @@ def report(
         + ", ".join(f"{growth:+.1f}%" for growth in rss["growth_pct"])
         + " | < 5% |",
     ]
+    cpu = profile["cpu_us"]
+    lines += [
+        "",
+        "In process (the app called as a WSGI server calls it, cProfile): CPU µs per request, "
+        + ", ".join(f"`{path}` {value:,.0f}" for path, value in cpu.items())
+        + "; a token request's time by part (cumulative, parts nest):",
+        "",
+        "| part | share of the token request |",
+        "|---|--:|",
+    ]
+    lines += [f"| {label} | {share:.0f}% |" for label, share in profile["parts"]]
     return "\n".join(lines)
 
 

@@ -1,0 +1,91 @@
+"""Where a token request's time goes: the app called as a WSGI server calls it, under
+cProfile, in one process (py-spy cannot attach on this machine). CPU µs per request for
+`/ping` and the token endpoint, and the token request split into its parts."""
+
+import cProfile
+import io
+import pstats
+import sys
+import time
+from typing import Any
+
+USER_AGENT = "webapp-bench"
+# (label, file suffix, function): cumulative time inside each, per token request.
+PARTS = [
+    ("whole request (Flask's wsgi_app)", "flask/app.py", "wsgi_app"),
+    ("request context: session cookie decoded", "flask/ctx.py", "push"),
+    (
+        "user loader incl. the token read (Flask-Login)",
+        "flask_login/login_manager.py",
+        "_load_user",
+    ),
+    ("  the token read (TokenReads.read)", "services/token_reads.py", "read"),
+    ("the view (routes.authorize)", "api/routes.py", "authorize"),
+    ("  claims and signature (ProjectIssuer.issue)", "services/tokens.py", "issue"),
+    (
+        "  token log line and counter (events.token_issued)",
+        "observability/events.py",
+        "token_issued",
+    ),
+    ("  JSON answer (jsonify)", "flask/json/__init__.py", "jsonify"),
+    ("after-request hooks and session save", "flask/app.py", "process_response"),
+    ("request log line and histogram", "observability/request_log.py", "finish_request"),
+]
+
+
+def environ(path: str, cookie: str) -> dict[str, Any]:
+    route, _, query = path.partition("?")
+    return {
+        "REQUEST_METHOD": "GET",
+        "SCRIPT_NAME": "",
+        "PATH_INFO": route,
+        "QUERY_STRING": query,
+        "SERVER_NAME": "127.0.0.1",
+        "SERVER_PORT": "8000",
+        "SERVER_PROTOCOL": "HTTP/1.1",
+        "REMOTE_ADDR": "127.0.0.1",
+        "HTTP_HOST": "127.0.0.1:8000",
+        "HTTP_COOKIE": cookie,
+        "HTTP_USER_AGENT": USER_AGENT,
+        "wsgi.url_scheme": "http",
+        "wsgi.input": io.BytesIO(),
+        "wsgi.errors": sys.stderr,
+        "wsgi.multithread": True,
+        "wsgi.multiprocess": True,
+        "wsgi.run_once": False,
+        "wsgi.version": (1, 0),
+    }
+
+
+def call(app: Any, path: str, cookie: str) -> None:
+    statuses = []
+    body = app(environ(path, cookie), lambda status, headers, *_: statuses.append(status))
+    b"".join(body)
+    getattr(body, "close", lambda: None)()
+    assert statuses[0].startswith("200"), statuses
+
+
+def profile(app: Any, cookie: str, token_path: str, requests: int = 3000) -> dict[str, Any]:
+    cpu = {}
+    for path in ("/ping", token_path, "/ping", token_path):
+        call(app, path, cookie)
+        started = time.process_time()
+        for _ in range(requests):
+            call(app, path, cookie)
+        cpu.setdefault(path, []).append((time.process_time() - started) * 1e6 / requests)
+    profiler = cProfile.Profile()
+    profiler.enable()
+    for _ in range(requests):
+        call(app, token_path, cookie)
+    profiler.disable()
+    stats = pstats.Stats(profiler).stats  # type: ignore[attr-defined]
+    total = sum(entry[2] for entry in stats.values())
+    parts = []
+    for label, suffix, name in PARTS:
+        found = [
+            entry[3]
+            for (file, _, function), entry in stats.items()
+            if function == name and file.endswith(suffix)
+        ]
+        parts.append((label, 100 * max(found, default=0) / total))
+    return {"cpu_us": {path: min(found) for path, found in cpu.items()}, "parts": parts}
