@@ -24,8 +24,9 @@ def is_token_request() -> bool:
 
 
 def requested_slug() -> str | None:
-    """The project the request names (`?project=`), or None for the default project."""
-    return request.args.get("project") or None
+    """The project the request names (`/auth/authorize/<slug>` or `?project=<slug>`), or
+    None for the default project."""
+    return (request.view_args or {}).get("slug") or request.args.get("project") or None
 
 
 def token_reads() -> TokenReads:
