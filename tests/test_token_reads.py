@@ -6,6 +6,7 @@ import time
 import jwt
 import pytest
 import sqlalchemy as sa
+from helpers import using_postgresql
 
 from webapp.extensions import db
 from webapp.models import Project, User
@@ -146,3 +147,23 @@ def test_reads_are_bounded(app, client, make_project, make_user, login, monkeypa
     reads = app.extensions["token_reads"]
     assert len(reads._reads) <= 3
     assert len(reads._issuers) <= 2
+
+
+@pytest.mark.skipif(not using_postgresql(), reason="needs a database server to drop connections")
+def test_a_connection_the_database_dropped_is_retried(
+    app, client, make_project, signed_in_user, database_url
+):
+    make_project("demo")
+    assert client.get("/auth/authorize?project=demo").status_code == 200
+    assert app.extensions["token_reads"].engine().pool.checkedin() == 1
+    engine = sa.create_engine(database_url)
+    with engine.connect() as connection:
+        connection.execute(
+            sa.text(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+            )
+        )
+    engine.dispose()
+    time.sleep(1.1)  # the read has expired: the next request must use the dropped connection
+    assert client.get("/auth/authorize?project=demo").status_code == 200
