@@ -41,7 +41,9 @@ def parse_args() -> argparse.Namespace:
         "its name + '_large', is made for the large case); default: SQLite",
     )
     parser.add_argument("--workers", type=int, default=2)
-    parser.add_argument("--threads", type=int, default=2, help="blocking threads per worker")
+    parser.add_argument(
+        "--threads", type=int, help="blocking threads per worker; default: make serve's"
+    )
     parser.add_argument("--connections", type=int, default=32)
     parser.add_argument("--duration", type=int, default=10, help="seconds per measured run")
     parser.add_argument("--warmup", type=int, default=2, help="seconds before each run")
@@ -158,7 +160,7 @@ def main() -> None:
     rss_peaks: dict[str, float] = {}
     servers = {name: free_port() for name in environments}
     commands = {
-        name: serve_bench.server_command(f"granian:{args.threads}", port, args.workers)
+        name: serve_bench.server_command(f"granian:{args.threads or ''}", port, args.workers)
         for name, port in servers.items()
     }
     with (

@@ -117,8 +117,8 @@ def report(
     lines = [
         f"### {backend}",
         "",
-        f"{machine}; {args.workers} Granian workers × {args.threads} blocking threads "
-        f"(`make serve`); wrk with {args.connections} connections on the same cores; "
+        f"{machine}; `make serve` (Granian): {args.workers} workers, "
+        f"{args.threads or 'its default'} blocking threads each; wrk with {args.connections} connections on the same cores; "
         f"{args.duration} s per case after {args.warmup} s of warm-up, cases interleaved, "
         f"median of {args.rounds} rounds. Command: `python bench/token_bench.py"
         f"{' --database-url …' if backend == 'PostgreSQL' else ''}` (`make bench-tokens`).",
