@@ -3,9 +3,6 @@ reads for at most a second, so a change made anywhere is in force on the other a
 
 import contextlib
 import json
-import os
-import subprocess
-import sys
 import time
 import urllib.error
 import urllib.request
@@ -14,54 +11,30 @@ from pathlib import Path
 
 import jwt
 import pytest
-from helpers import ENCRYPTION_KEY, HS256_KEY
+from helpers import ENCRYPTION_KEY, HS256_KEY, SECRET_KEY
+from servers import production_server
 
 from webapp.extensions import db
 from webapp.models import Project, User
 
-ROOT = Path(__file__).resolve().parent.parent
-SERVE = """
-import sys
-from werkzeug.serving import make_server
-from webapp import create_app
-server = make_server("127.0.0.1", 0, create_app(), threaded=True)
-print(server.port, flush=True)
-server.serve_forever()
-"""
 REUSED_READ_EXPIRED = 1.1  # seconds: longer than a read is reused
 
 
 @contextlib.contextmanager
-def instance(database_url: str, tmp_path: Path) -> Iterator[str]:
-    """One more instance of the app in its own process, on the same database."""
+def instance(database_url: str, folder: Path, workers: int = 2) -> Iterator[str]:
+    """One more instance of the app: the production server, its worker processes each with
+    reads of their own, on the same database."""
+    metrics = folder / "metrics"
+    metrics.mkdir(parents=True)
     settings = {
         "FLASK_DEPLOYMENT": "development",
-        "FLASK_SECRET_KEY": "test secret key",
+        "FLASK_SECRET_KEY": SECRET_KEY,
         "FLASK_SECRETS_ENCRYPTION_KEYS": ENCRYPTION_KEY,
         "FLASK_SQLALCHEMY_DATABASE_URI": database_url,
+        "PROMETHEUS_MULTIPROC_DIR": str(metrics),
     }
-    environment = {
-        **{name: value for name, value in os.environ.items() if not name.startswith("FLASK_")},
-        **settings,
-    }
-    environment.pop("DATABASE_URL", None)
-    process = subprocess.Popen(
-        [sys.executable, "-c", SERVE],
-        cwd=tmp_path,
-        env=environment,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.DEVNULL,
-        text=True,
-    )
-    try:
-        assert process.stdout is not None
-        port = process.stdout.readline().strip()
-        assert port.isdigit(), "the instance did not start"
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        process.terminate()
-        process.wait(timeout=15)
-        process.stdout.close()
+    with production_server(settings, folder / "server.log", workers=workers) as base_url:
+        yield base_url
 
 
 def session_cookie(app, user: User) -> str:
@@ -103,7 +76,10 @@ def test_changes_reach_the_other_instances_within_a_second(
     alice, bob, carol = (make_user(f"{name}@example.com") for name in ("alice", "bob", "carol"))
     cookies = {user.email: session_cookie(app, user) for user in (alice, bob, carol)}
 
-    with instance(database_url, tmp_path) as first, instance(database_url, tmp_path) as second:
+    with (
+        instance(database_url, tmp_path / "first") as first,
+        instance(database_url, tmp_path / "second") as second,
+    ):
         for base_url in (first, second):
             for cookie in cookies.values():  # every instance has read, and reuses, it all
                 assert issuer_of(token_request(base_url, "demo", cookie)) == "sm-first"
@@ -146,7 +122,7 @@ def test_an_instance_reuses_its_read(app, make_user, make_project, database_url,
     reuse window, which a loaded machine may miss; then it says so and is skipped."""
     project = make_project("demo", issuer="sm-first")
     cookie = session_cookie(app, make_user())
-    with instance(database_url, tmp_path) as base_url:
+    with instance(database_url, tmp_path, workers=1) as base_url:  # one worker: one read
         started = time.monotonic()
         issuer_of(token_request(base_url, "demo", cookie))
         change(app, Project, project.id, issuer="sm-second")
