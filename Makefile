@@ -10,7 +10,7 @@ UV_VERSION := 0.13.9
 UV := .uv/bin/uv
 SYNC := UV_PROJECT_ENVIRONMENT=$(VENV) $(UV) sync --locked --python $(PYTHON)
 
-.PHONY: run serve test lint lock lock-check bench bench-serve dist install clean
+.PHONY: run serve test lint lock lock-check bench bench-admin bench-serve dist install clean
 
 # `make run` serves for development: generated secrets, plain-HTTP cookies, the debugger off.
 run: export FLASK_DEPLOYMENT ?= development
@@ -32,12 +32,19 @@ serve: $(VENV)/.installed
 test: $(VENV)/.installed-test
 	$(BIN)/pytest $(PYTEST_ARGS)
 
-# Admin pages and the token endpoint against 10,000 projects and 1,000,000 audit events.
-# It rebuilds the database it is given: never point it at one you keep.
-BENCH_DATABASE_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/webapp_bench
-bench: $(VENV)/.installed-test
+# The token path over HTTP (bench/token_bench.py, Debian's `wrk` and `npm`): prints the table and
+# writes its section of bench/RESULTS.md. SQLite by default; BENCH_DATABASE_URL names a
+# PostgreSQL database to use instead, which it rebuilds, with a second one (name + `_large`).
+bench: $(VENV)/.installed-bench
+	$(BIN)/python bench/token_bench.py \
+		$(if $(BENCH_DATABASE_URL),--database-url $(BENCH_DATABASE_URL)) $(BENCH_ARGS)
+
+# Admin pages and the token endpoint in process against 10,000 projects and 1,000,000 audit
+# events. It rebuilds the database it is given: never point it at one you keep.
+BENCH_ADMIN_DATABASE_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/webapp_bench
+bench-admin: $(VENV)/.installed-test
 	psql -h 127.0.0.1 -U postgres -qc "CREATE DATABASE webapp_bench" 2>/dev/null || true
-	BENCH_DATABASE_URL=$(BENCH_DATABASE_URL) $(BIN)/python bench/admin_pages.py
+	BENCH_DATABASE_URL=$(BENCH_ADMIN_DATABASE_URL) $(BIN)/python bench/admin_pages.py
 
 # The production servers over real HTTP with wrk (Debian's `wrk`): bench/serve_bench.py.
 bench-serve: $(VENV)/.installed-bench

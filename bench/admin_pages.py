@@ -1,5 +1,5 @@
 """How the admin pages and the token endpoint hold up with 10,000 projects and 1,000,000
-audit events. Run with `make bench`; results go to bench/RESULTS.md by hand, from one run.
+audit events. Run with `make bench-admin`; results go to bench/RESULTS.md by hand, from one run.
 
 Requests go through Flask's test client, so the figures are the application's own time
 (database included), without a network or a WSGI server in front.

@@ -118,10 +118,11 @@ def report(
         f"### {backend}",
         "",
         f"{machine}; `make serve` (Granian): {args.workers} workers, "
-        f"{args.threads or 'its default'} blocking threads each; wrk with {args.connections} connections on the same cores; "
+        f"{args.threads or 'its default'} blocking threads each; "
+        f"wrk with {args.connections} connections on the same cores; "
         f"{args.duration} s per case after {args.warmup} s of warm-up, cases interleaved, "
         f"median of {args.rounds} rounds. Command: `python bench/token_bench.py"
-        f"{' --database-url …' if backend == 'PostgreSQL' else ''}` (`make bench-tokens`).",
+        f"{' --database-url …' if backend == 'PostgreSQL' else ''}` (`make bench`).",
         "",
         "| case | requests/s (2xx) | p50 ms | p99 ms | CPU µs/request | errors |",
         "|---|--:|--:|--:|--:|--:|",

@@ -6,7 +6,7 @@ from concurrent.futures import ThreadPoolExecutor
 from helpers import ENCRYPTION_KEY, SECRET_KEY, metric_value
 from servers import production_server
 
-ROUNDS = 10  # at most this many rounds of ROUND_SIZE token requests
+ROUNDS = 50  # at most this many rounds of ROUND_SIZE token requests (one worker may take many)
 ROUND_SIZE = 20
 
 
