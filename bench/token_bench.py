@@ -49,6 +49,7 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--warmup", type=int, default=2, help="seconds before each run")
     parser.add_argument("--rounds", type=int, default=2)
     parser.add_argument("--rss-requests", type=int, default=1_000_000)
+    parser.add_argument("--rss-seconds", type=int, default=3600, help="the long run's time cap")
     parser.add_argument("--results", type=Path, default=BENCH / "RESULTS.md")
     return parser.parse_args()
 
@@ -136,7 +137,7 @@ def worker_rss_mib(root: int) -> list[float]:
 def rss_run(url: str, cookie: str, pid: int, args: argparse.Namespace, work: Path) -> dict:
     """Serve --rss-requests token requests in 10 s pieces; each worker's RSS after each."""
     samples: list[tuple[int, list[float]]] = []
-    served, deadline = 0, time.monotonic() + 3600
+    served, deadline = 0, time.monotonic() + args.rss_seconds
     while served < args.rss_requests and time.monotonic() < deadline:
         run = serve_bench.wrk(url, cookie, args, 10, work / "report.lua")
         served += run["requests"]
