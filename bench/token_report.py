@@ -33,6 +33,7 @@ def measure_in_process(environment: dict[str, str], seconds: float) -> dict[str,
             "SECRETS_ENCRYPTION_KEYS": environment["FLASK_SECRETS_ENCRYPTION_KEYS"],
             "SQLALCHEMY_DATABASE_URI": environment["DATABASE_URL"],
             "SESSION_COOKIE_SECURE": False,
+            "RATELIMIT_TOKEN_PER_USER": environment["FLASK_RATELIMIT_TOKEN_PER_USER"],
         }
     )
     with app.app_context():
