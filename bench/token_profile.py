@@ -15,6 +15,16 @@ PARTS = [
     ("whole request (Flask's wsgi_app)", "flask/app.py", "wsgi_app"),
     ("request context: session cookie decoded", "flask/ctx.py", "push"),
     (
+        "before-request hooks (request id, size check, rate limit)",
+        "flask/app.py",
+        "preprocess_request",
+    ),
+    (
+        "  the rate-limit check, incl. the user loader",
+        "flask_limiter/_extension.py",
+        "_check_request_limit",
+    ),
+    (
         "user loader incl. the token read (Flask-Login)",
         "flask_login/login_manager.py",
         "_load_user",
