@@ -38,13 +38,16 @@ def server_environment(settings: dict[str, str]) -> dict[str, str]:
 
 
 @contextlib.contextmanager
-def production_server(settings: dict[str, str], log_path: Path, workers: int = 2) -> Iterator[str]:
+def production_server(
+    settings: dict[str, str], log_path: Path, workers: int = 2, port: int | None = None
+) -> Iterator[str]:
     """Serve `webapp:create_app()` with the production server; yield its base URL.
 
     `settings` are environment variables (FLASK_…, PROMETHEUS_MULTIPROC_DIR). The server's
-    output goes to `log_path`. It is stopped, workers and all, when the block ends.
+    output goes to `log_path`. It listens on `port`, or a free one, and is stopped, workers
+    and all, when the block ends.
     """
-    port = free_port()
+    port = port or free_port()
     command = [
         str(Path(sys.executable).parent / "webapp-serve"),
         "--workers", str(workers),

@@ -18,6 +18,7 @@ from urllib.parse import urlsplit
 from cryptography.fernet import Fernet
 from flask import Config, Flask
 from limits import parse_many
+from sqlalchemy.engine import make_url
 
 DEPLOYMENTS = ("development", "production")
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
@@ -107,6 +108,9 @@ def load_config(app: Flask, test_config: Mapping[str, Any] | None) -> None:
     app.config.from_mapping(host_only_cookie_names(app.config, given))
     app.config["SQLALCHEMY_DATABASE_URI"] = normalise_database_url(
         app.config["SQLALCHEMY_DATABASE_URI"]
+    )
+    app.config["SQLALCHEMY_ENGINE_OPTIONS"] = with_connect_timeout(
+        app.config["SQLALCHEMY_ENGINE_OPTIONS"], app.config["SQLALCHEMY_DATABASE_URI"]
     )
     for name in GENERATED_SECRETS:
         if not app.config.get(name):
@@ -346,6 +350,23 @@ def normalise_database_url(url: str) -> str:
         if url.startswith(prefix):
             return "postgresql+psycopg://" + url[len(prefix) :]
     return url
+
+
+# Seconds to wait for PostgreSQL to accept a connection. libpq waits forever by default, so a
+# database host that drops packets would hold every request (and the health check) until the
+# proxy gave up; with a bound, each answers 503 instead.
+DATABASE_CONNECT_TIMEOUT = 5
+
+
+def with_connect_timeout(options: Mapping[str, Any], url: str) -> dict[str, Any]:
+    """PostgreSQL connections get a connect timeout unless the URL (`?connect_timeout=`) or
+    `connect_args` gives one."""
+    parsed = make_url(url)
+    # SQLite opens a file and knows no such argument.
+    if parsed.get_backend_name() != "postgresql" or "connect_timeout" in parsed.query:
+        return dict(options)
+    connect_args = {"connect_timeout": DATABASE_CONNECT_TIMEOUT, **options.get("connect_args", {})}
+    return {**options, "connect_args": connect_args}
 
 
 def missing_secret(name: str, deployment: str, instance_path: str) -> str:

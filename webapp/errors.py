@@ -1,14 +1,18 @@
 """Error pages for people and JSON errors for scripts; never a traceback outside debug mode."""
 
-from flask import Flask, Response, jsonify, render_template, request
+from flask import Flask, Response, current_app, jsonify, render_template, request
 from flask.globals import request_ctx
 from flask.typing import ResponseReturnValue
-from werkzeug.exceptions import HTTPException
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
+from werkzeug.exceptions import HTTPException, ServiceUnavailable
 
 from webapp.extensions import db
 
 # Paths whose callers read JSON, whatever their Accept header says.
 JSON_BLUEPRINTS = {"api", "ops"}
+
+DATABASE_UNAVAILABLE = "The service cannot reach its database right now. Try again shortly."
 
 
 def wants_json() -> bool:
@@ -43,5 +47,22 @@ def handle_http_error(error: HTTPException) -> ResponseReturnValue:
     return response, error.code or 500, headers
 
 
+def database_unavailable(error: OperationalError | PoolTimeout) -> ResponseReturnValue:
+    """The database is down or out of reach: 503, which a load balancer and a script both
+    understand, and which ends once it is back (the pool pings before each use)."""
+    # The engine hides bound values (hide_parameters), so the message holds no secret.
+    current_app.logger.error("database unavailable: %s", str(error).splitlines()[0])
+    headers = {"Retry-After": "5", "Cache-Control": "no-store"}
+    if wants_json():
+        return jsonify(success=False, error=DATABASE_UNAVAILABLE), 503, headers
+    # Rendered without the context processors: Flask-Login's would load the signed-in user,
+    # from the database, and fail again. For that reason the page does not extend base.html.
+    template = current_app.jinja_env.get_template("unavailable.html")
+    return template.render(error=ServiceUnavailable(DATABASE_UNAVAILABLE)), 503, headers
+
+
 def init_app(app: Flask) -> None:
     app.register_error_handler(HTTPException, handle_http_error)
+    # Other database errors are bugs: they stay 500s with their traceback in the log.
+    app.register_error_handler(OperationalError, database_unavailable)
+    app.register_error_handler(PoolTimeout, database_unavailable)
