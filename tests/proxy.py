@@ -97,8 +97,8 @@ def render_site(
     site = substitute(site, r"^\s*listen \[::\]:\d+.*\n", "")  # loopback IPv4 only
     site = substitute(site, r"listen 80;", f"listen 127.0.0.1:{http_port};", count=1)
     site = substitute(site, r"listen 443 ", f"listen 127.0.0.1:{https_port} ", count=1)
-    site = substitute(site, r"ssl_certificate \S+;", f"ssl_certificate {cert.certificate};")
-    return substitute(site, r"ssl_certificate_key \S+;", f"ssl_certificate_key {cert.key};")
+    site = substitute(site, r"ssl_certificate\s+\S+;", f"ssl_certificate {cert.certificate};")
+    return substitute(site, r"ssl_certificate_key\s+\S+;", f"ssl_certificate_key {cert.key};")
 
 
 def main_config(directory: Path, site: str) -> str:
@@ -136,14 +136,17 @@ class Nginx:
 
 
 @contextlib.contextmanager
-def running_nginx(directory: Path, upstream_ports: list[int]) -> Iterator[Nginx]:
-    """nginx with its own configuration and prefix in `directory`, on free loopback ports,
-    in the foreground of a process of its own; never the system's nginx."""
+def running_nginx(
+    directory: Path, upstream_ports: list[int], https_port: int | None = None
+) -> Iterator[Nginx]:
+    """nginx with its own configuration and prefix in `directory`, on loopback ports (free
+    ones unless `https_port` is given), in the foreground of a process of its own; never the
+    system's nginx."""
     binary = nginx_binary()
     assert binary, "nginx is not installed"
     directory.mkdir(parents=True, exist_ok=True)
     cert = self_signed_certificate(directory)
-    http_port, https_port = free_port(), free_port()
+    http_port, https_port = free_port(), https_port or free_port()
     site = render_site(EXAMPLE_CONFIG.read_text(), upstream_ports, http_port, https_port, cert)
     config = directory / "nginx.conf"
     config.write_text(main_config(directory, site))

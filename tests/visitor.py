@@ -131,7 +131,10 @@ class FormReader(HTMLParser):
             self.fields[self.textarea] += data
 
     def handle_endtag(self, tag: str) -> None:
-        if tag == "textarea":
+        if tag == "textarea" and self.textarea is not None:
+            # HTML drops the newline that may follow <textarea> (WTForms writes one).
+            value = self.fields[self.textarea]
+            self.fields[self.textarea] = value.removeprefix("\r\n").removeprefix("\n")
             self.textarea = None
         elif tag == "select":
             self.select = None
