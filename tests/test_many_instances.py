@@ -10,6 +10,7 @@ import sys
 import time
 import uuid
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from http.cookies import SimpleCookie
 from pathlib import Path
@@ -89,24 +90,23 @@ class Deployment:
     ports: dict[str, int] = field(default_factory=dict)
     running: dict[str, contextlib.ExitStack] = field(default_factory=dict)
     nginx: Nginx | None = None
-    starts: int = 0
 
     def url(self, name: str) -> str:
         return f"http://127.0.0.1:{self.ports[name]}"
 
     def start(self, name: str) -> None:
-        self.starts += 1
         stack = contextlib.ExitStack()
-        log = self.directory / f"{name}-{self.starts}.log"
+        log = self.directory / f"{name}-{uuid.uuid4().hex[:8]}.log"
         stack.enter_context(production_server(self.settings, log, workers=1, port=self.ports[name]))
         self.running[name] = stack
 
     def restart_all(self, **settings: str) -> None:
-        """Stop every instance and start it again with `settings` changed, one at a time."""
+        """Stop every instance, then start them again, side by side, with `settings` changed."""
         self.settings.update(settings)
         for name in self.ports:
             self.running.pop(name).close()
-            self.start(name)
+        with ThreadPoolExecutor() as starting:
+            list(starting.map(self.start, self.ports))
 
     def app(self):
         """An app in the test process on the same database and secrets, to write rows."""
