@@ -2,9 +2,11 @@
 never a traceback; PostgreSQL connections give up after a connect timeout."""
 
 import pytest
+import sqlalchemy as sa
 from helpers import app_settings
 
 from webapp import create_app
+from webapp.errors import database_unreachable
 
 POSTGRESQL = "postgresql+psycopg://app@db.internal/issuer"
 
@@ -81,3 +83,23 @@ def test_a_page_answers_a_plain_503_page_and_logs_why(signed_in_client, caplog):
         record.levelname == "ERROR" and record.getMessage().startswith("database unavailable:")
         for record in caplog.records
     )
+
+
+def sqlite_error(url: str, statement: str):
+    engine = sa.create_engine(url)
+    try:
+        with engine.connect() as connection:
+            connection.execute(sa.text(statement))
+    except sa.exc.OperationalError as error:
+        return error
+    finally:
+        engine.dispose()
+    raise AssertionError("the statement did not fail")
+
+
+def test_a_wrong_query_is_a_bug_not_an_outage(tmp_path):
+    """SQLite words both as OperationalError; only one of them is the database being away."""
+    away = sqlite_error(f"sqlite:///{tmp_path / 'missing' / 'x.sqlite3'}", "SELECT 1")
+    wrong = sqlite_error("sqlite://", "SELECT no_column")
+    assert database_unreachable(away) is True
+    assert database_unreachable(wrong) is False

@@ -47,9 +47,30 @@ def handle_http_error(error: HTTPException) -> ResponseReturnValue:
     return response, error.code or 500, headers
 
 
+# SQLite's primary result codes for a database that is busy or cannot be opened or written.
+SQLITE_UNAVAILABLE = {5: "BUSY", 6: "LOCKED", 10: "IOERR", 13: "FULL", 14: "CANTOPEN"}
+
+
+def database_unreachable(error: OperationalError | PoolTimeout) -> bool:
+    """Whether the error says the database is away, not that a query is wrong: SQLite reports
+    "no such column" as an OperationalError too, and that is a bug, a 500."""
+    if isinstance(error, PoolTimeout) or error.connection_invalidated:
+        return True
+    cause = error.orig
+    sqlite_code = getattr(cause, "sqlite_errorcode", None)
+    if sqlite_code is not None:
+        return sqlite_code & 0xFF in SQLITE_UNAVAILABLE
+    # psycopg: no SQLSTATE when it could not connect or lost the connection; class 08 is
+    # "connection exception", 57P01-57P03 a server shutting down or starting up.
+    sqlstate = getattr(cause, "sqlstate", None)
+    return sqlstate is None or sqlstate.startswith("08") or sqlstate in {"57P01", "57P02", "57P03"}
+
+
 def database_unavailable(error: OperationalError | PoolTimeout) -> ResponseReturnValue:
     """The database is down or out of reach: 503, which a load balancer and a script both
     understand, and which ends once it is back (the pool pings before each use)."""
+    if not database_unreachable(error):
+        raise error  # Flask answers 500 and logs the traceback, as for any other bug
     # The engine hides bound values (hide_parameters), so the message holds no secret.
     current_app.logger.error("database unavailable: %s", str(error).splitlines()[0])
     headers = {"Retry-After": "5", "Cache-Control": "no-store"}
