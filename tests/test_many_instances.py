@@ -257,12 +257,6 @@ def test_a_project_edit_on_one_instance_is_in_force_on_the_other_within_2_second
         time.sleep(0.1)
 
 
-@pytest.mark.xfail(
-    importlib.util.find_spec("webapp.rate_limits") is None,
-    reason="rate limits (Flask-Limiter on RATELIMIT_STORAGE_URI) are not in the app yet: "
-    "branch harden-http",
-    strict=True,
-)
 def test_rate_limit_counts_are_shared_by_the_instances(deployment: Deployment):
     visitors = [Visitor(deployment.url("a")), Visitor(deployment.url("b"))]
     statuses = []
