@@ -3,6 +3,7 @@ deploy/nginx.conf: they share the database, Redis and the secrets, and nothing e
 
 import contextlib
 import importlib.util
+import json
 import os
 import secrets
 import subprocess
@@ -235,6 +236,24 @@ def test_sign_in_and_tokens_through_nginx_with_secure_cookies(
     # One signed cookie, and either instance knows who it is.
     answered_by = set(nginx.upstreams_used()[answered_before:])
     assert answered_by == {f"127.0.0.1:{port}" for port in deployment.ports.values()}
+
+
+def test_the_instances_take_the_client_address_from_nginx_not_from_the_client(
+    deployment: Deployment, nginx: Nginx
+):
+    request_id = f"forwarded-{uuid.uuid4().hex}"
+    visitor = Visitor(nginx.https_url, nginx.certificate.client_context())
+    answer = visitor.get("/ping", X_Forwarded_For="203.0.113.7", X_Request_ID=request_id)
+    assert answer.status == 200
+    assert answer.headers["X-Request-ID"] == request_id
+    lines = [
+        json.loads(line)
+        for log in deployment.directory.glob("*.log")
+        for line in log.read_text().splitlines()
+        if request_id in line
+    ]
+    # nginx appends the address it saw; TRUSTED_PROXIES=1 believes that one only.
+    assert [line["remote_addr"] for line in lines] == ["127.0.0.1"]
 
 
 def test_a_project_edit_on_one_instance_is_in_force_on_the_other_within_2_seconds(
