@@ -22,6 +22,7 @@ from werkzeug.security import generate_password_hash
 from werkzeug.serving import make_server
 
 from webapp.extensions import db
+from webapp.models import Project, User
 
 MIGRATIONS = str(Path(__file__).resolve().parent.parent / "migrations")
 PASSWORD = "correct horse battery staple"
@@ -231,3 +232,27 @@ def all_at_once(jobs: list, timeout: float = 300) -> list:
     if errors:
         raise errors[0]
     return results
+
+
+def seed_for_servers(app: Flask, *users: User) -> None:
+    """What an operator leaves before starting servers on a new database: the schema (by the
+    migrations), `users`, and the project "demo" signing with HS256_KEY."""
+    from flask_migrate import upgrade
+
+    with app.app_context():
+        upgrade(directory=MIGRATIONS)
+    for user in users:
+        saved(app, user)
+    project = Project(
+        slug="demo",
+        name="Demo",
+        session_server="dh.soulmachines.cloud",
+        issuer="sm-abcdef123456789",
+        allowed_origins=[],
+        custom_claims={},
+    )
+    with app.app_context():
+        project.set_signing_key(HS256_KEY)
+    saved(app, project)
+    with app.app_context():
+        db.engine.dispose()  # the servers are other processes; keep no connection open

@@ -8,15 +8,12 @@ import threading
 import time
 
 import pytest
-from flask_migrate import upgrade
 from helpers import (
     ENCRYPTION_KEY,
-    HS256_KEY,
-    MIGRATIONS,
     PASSWORD,
     PASSWORD_HASH,
     app_settings,
-    saved,
+    seed_for_servers,
     using_postgresql,
 )
 from postgres_cluster import postgres_bin_dir, throwaway_cluster
@@ -24,8 +21,7 @@ from servers import production_server
 from visitor import Visitor
 
 from webapp import create_app
-from webapp.extensions import db
-from webapp.models import Project, User
+from webapp.models import User
 
 pytestmark = [
     pytest.mark.skipif(
@@ -41,27 +37,6 @@ pytestmark = [
 
 RECOVERY_ATTEMPTS = 50  # a tenth of a second apart: the server has just said it is ready
 HANG = 60  # seconds: far beyond the connect timeout, however loaded the machine
-
-
-def prepare(database_url: str, instance_path) -> None:
-    """The schema, a user and a project, written as an operator would before starting."""
-    app = create_app(app_settings(database_url), instance_path=str(instance_path))
-    with app.app_context():
-        upgrade(directory=MIGRATIONS)
-    saved(app, User(email="user@example.com", password_hash=PASSWORD_HASH))
-    project = Project(
-        slug="demo",
-        name="Demo",
-        session_server="dh.soulmachines.cloud",
-        issuer="sm-abcdef123456789",
-        allowed_origins=[],
-        custom_claims={},
-    )
-    with app.app_context():
-        project.set_signing_key(HS256_KEY)
-    saved(app, project)
-    with app.app_context():
-        db.engine.dispose()
 
 
 def instance_settings(database_url: str) -> dict[str, str]:
@@ -105,7 +80,8 @@ def wait_until_healthy(visitor: Visitor) -> None:
 
 def test_instances_answer_503_while_the_database_is_away_and_recover_alone(tmp_path):
     with throwaway_cluster() as cluster:
-        prepare(cluster.url, tmp_path / "instance")
+        app = create_app(app_settings(cluster.url), instance_path=str(tmp_path / "instance"))
+        seed_for_servers(app, User(email="user@example.com", password_hash=PASSWORD_HASH))
         settings = instance_settings(cluster.url)
         with (
             production_server(settings, tmp_path / "a.log", workers=1) as instance_a,

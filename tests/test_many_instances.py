@@ -20,14 +20,12 @@ import jwt
 import pytest
 import sqlalchemy as sa
 from cryptography.fernet import Fernet, InvalidToken
-from flask_migrate import upgrade
 from helpers import (
     HS256_KEY,
-    MIGRATIONS,
     PASSWORD,
     PASSWORD_HASH,
     app_settings,
-    saved,
+    seed_for_servers,
     using_postgresql,
 )
 from proxy import Nginx, nginx_binary, running_nginx
@@ -35,8 +33,7 @@ from servers import ROOT, free_port, production_server, server_environment
 from visitor import Visitor
 
 from webapp import create_app
-from webapp.extensions import db
-from webapp.models import Project, User
+from webapp.models import User
 from webapp.rules.encryption import fingerprint
 
 pytestmark = [
@@ -68,7 +65,7 @@ def token_claims(visitor: Visitor) -> dict:
 
 @contextlib.contextmanager
 def throwaway_database() -> Iterator[str]:
-    """A database of its own on the suite's PostgreSQL server, migrated; dropped afterwards."""
+    """A database of its own on the suite's PostgreSQL server, dropped afterwards."""
     server = sa.make_url(os.environ["TEST_DATABASE_URL"])
     name = f"webapp_instances_{uuid.uuid4().hex[:12]}"
     admin = sa.create_engine(server, isolation_level="AUTOCOMMIT")
@@ -129,27 +126,6 @@ class Deployment:
         )
 
 
-def seed(deployment: Deployment) -> None:
-    app = deployment.app()
-    with app.app_context():
-        upgrade(directory=MIGRATIONS)
-    saved(app, User(email=ADMIN, password_hash=PASSWORD_HASH, is_admin=True))
-    saved(app, User(email=USER, password_hash=PASSWORD_HASH))
-    project = Project(
-        slug="demo",
-        name="Demo",
-        session_server="dh.soulmachines.cloud",
-        issuer="sm-abcdef123456789",
-        allowed_origins=[],
-        custom_claims={},
-    )
-    with app.app_context():
-        project.set_signing_key(HS256_KEY)
-    saved(app, project)
-    with app.app_context():
-        db.engine.dispose()
-
-
 def forget_rate_limit_counts(prefix: str) -> None:
     try:
         import redis
@@ -180,7 +156,11 @@ def deployment(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Deployment]
             "FLASK_RATELIMIT_SIGN_IN_PER_ACCOUNT": f"{SIGN_INS_ALLOWED} per 15 minutes",
         }
         deployment = Deployment(directory, settings, {"a": free_port(), "b": free_port()})
-        seed(deployment)
+        seed_for_servers(
+            deployment.app(),
+            User(email=ADMIN, password_hash=PASSWORD_HASH, is_admin=True),
+            User(email=USER, password_hash=PASSWORD_HASH),
+        )
         stack.callback(forget_rate_limit_counts, rate_limit_prefix)
         for name in deployment.ports:
             deployment.start(name)
