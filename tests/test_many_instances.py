@@ -2,7 +2,6 @@
 deploy/nginx.conf: they share the database, Redis and the secrets, and nothing else."""
 
 import contextlib
-import importlib.util
 import json
 import os
 import secrets
@@ -290,11 +289,6 @@ def shown_fingerprints(deployment: Deployment, admin: Visitor) -> set[bool]:
     }
 
 
-@pytest.mark.xfail(
-    importlib.util.find_spec("webapp.cli.keys") is None,
-    reason="`flask --app webapp keys rotate` is not in the app yet: branch ops-cli",
-    strict=True,
-)
 def test_keys_rotate_run_once_is_seen_by_every_instance(
     deployment: Deployment, user_through_nginx: Visitor
 ):
