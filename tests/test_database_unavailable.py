@@ -63,6 +63,8 @@ def test_the_token_endpoint_answers_503_json(signed_in_client):
         "error": "The service cannot reach its database right now. Try again shortly.",
     }
     assert answer.headers["Retry-After"] == "5"
+    assert answer.headers["Cache-Control"] == "no-store"  # the token endpoint's own headers
+    assert "Origin" in answer.headers["Vary"]
 
 
 def test_health_answers_503_json(signed_in_client):

@@ -13,6 +13,7 @@ from webapp.extensions import db
 JSON_BLUEPRINTS = {"api", "ops"}
 
 DATABASE_UNAVAILABLE = "The service cannot reach its database right now. Try again shortly."
+RETRY_AFTER = 5  # seconds
 
 
 def wants_json() -> bool:
@@ -73,13 +74,13 @@ def database_unavailable(error: OperationalError | PoolTimeout) -> ResponseRetur
         raise error  # Flask answers 500 and logs the traceback, as for any other bug
     # The engine hides bound values (hide_parameters), so the message holds no secret.
     current_app.logger.error("database unavailable: %s", str(error).splitlines()[0])
-    headers = {"Retry-After": "5", "Cache-Control": "no-store"}
-    if wants_json():
-        return jsonify(success=False, error=DATABASE_UNAVAILABLE), 503, headers
+    unavailable = ServiceUnavailable(DATABASE_UNAVAILABLE, retry_after=RETRY_AFTER)
+    if wants_json():  # the token endpoint's answers keep their own shape and headers
+        return handle_http_error(unavailable)
     # Rendered without the context processors: Flask-Login's would load the signed-in user,
     # from the database, and fail again. For that reason the page does not extend base.html.
     template = current_app.jinja_env.get_template("unavailable.html")
-    return template.render(error=ServiceUnavailable(DATABASE_UNAVAILABLE)), 503, headers
+    return template.render(error=unavailable), 503, {"Retry-After": str(RETRY_AFTER)}
 
 
 def init_app(app: Flask) -> None:
