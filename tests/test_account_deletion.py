@@ -20,6 +20,9 @@ def test_the_account_page_offers_it(client, signed_in_user):
     page = client.get("/account").get_data(as_text=True)
     assert "Delete account" in page and 'action="/account/delete"' in page
     assert "stay valid until they expire" in page
+    # Once, in the page's body, and not inside its <title>.
+    assert page.count('action="/account/delete"') == 1
+    assert "<title>Your account · Digital Person token issuer</title>" in page
 
 
 def test_a_wrong_password_deletes_nothing(app, client, forms, signed_in_user):
