@@ -20,7 +20,7 @@ from prometheus_client import (
     multiprocess,
 )
 
-from webapp.config import metrics_networks
+from webapp.config_checks import metrics_networks
 
 bp = Blueprint("metrics", __name__)
 
