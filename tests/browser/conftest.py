@@ -60,6 +60,7 @@ def live_server(
         delete_all_rows(database_url)
         with app.app_context():
             db.engine.dispose()
+        app.extensions["token_reads"].dispose()  # the token path's own pool
 
 
 @pytest.fixture(scope="session")
