@@ -31,21 +31,14 @@ MAX_READS = 10_000
 MAX_ISSUERS = 20_000
 
 USER_COLUMNS = ("public_id", "session_version", "is_active", "locale")
+# What signing needs of a project: its stamp, the settings tokens carry, and the key. Its
+# name and its flags (the statement selects only an enabled project) are left out.
+NOT_SIGNING = frozenset({"name", "is_default", "enabled"})
 PROJECT_COLUMNS = (
     "id",
     "version",
     "created_at",
-    "slug",
-    "session_server",
-    "orchestration_url",
-    "issuer",
-    "algorithm",
-    "token_lifetime",
-    "environment",
-    "control_via_browser",
-    "control_cookie_header",
-    "allowed_origins",
-    "custom_claims",
+    *(setting for setting in Project.SETTINGS if setting not in NOT_SIGNING),
     "signing_key_encrypted",
 )
 
