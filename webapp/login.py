@@ -14,18 +14,22 @@ from webapp.services.token_reads import TokenVisitor
 
 @login_manager.user_loader
 def load_user(login_id: str) -> User | TokenVisitor | None:
-    """The login id is `public_id:session_version`; a stale version or a disabled
-    account ends the session on its next request. The token endpoint reads the user
-    together with the project, and reuses that read for up to a second (token_request)."""
-    public_id, _, version = login_id.partition(":")
+    """The token endpoint reads the user together with the project, and reuses that read
+    for up to a second (token_request)."""
     user: User | TokenVisitor | None
     if is_token_request():
         user = token_visitor(login_id)
     else:
+        public_id = login_id.partition(":")[0]
         user = db.session.scalar(db.select(User).filter_by(public_id=public_id))
-    if user is None or not user.is_active or str(user.session_version) != version:
-        return None
-    return user
+    return user if signs_in(user, login_id) else None
+
+
+def signs_in(user: User | TokenVisitor | None, login_id: str) -> bool:
+    """The login id is `public_id:session_version`; a stale version or a disabled
+    account ends the session on its next request."""
+    version = login_id.partition(":")[2]
+    return user is not None and user.is_active and str(user.session_version) == version
 
 
 def start_session(user: User, *, remember: bool = False) -> None:
@@ -57,4 +61,7 @@ def unauthorized() -> ResponseReturnValue:
 def init_app(app: Flask) -> None:
     login_manager.init_app(app)
     token_request.init_app(app)
-    login_manager.session_protection = "basic"
+    # Flask-Login's "basic" protection only marks a session not fresh when the address or
+    # browser changes, and nothing here asks for a fresh sign-in; so it would only rewrite
+    # the cookie. Sessions end by their version instead (end_session, disabling).
+    login_manager.session_protection = None

@@ -3,18 +3,21 @@ address, tokens per user, reset mail per address and per e-mail asked for, secon
 codes per account. Each limit is a setting (see README); the counters live in
 `RATELIMIT_STORAGE_URI`, so instances sharing a Redis share them."""
 
+import functools
 import hashlib
 import math
 import time
 from collections.abc import Callable
 
+import limits
 from flask import Flask, current_app, request, session
 from flask.typing import ResponseReturnValue
 from flask_limiter import RateLimitExceeded, RouteLimit
 from flask_limiter.util import get_remote_address
 from flask_login import current_user
+from limits import RateLimitItem
 from limits.errors import StorageError
-from werkzeug.exceptions import ServiceUnavailable
+from werkzeug.exceptions import ServiceUnavailable, TooManyRequests
 
 from webapp.errors import handle_http_error
 from webapp.extensions import limiter
@@ -81,16 +84,6 @@ sign_in_per_address = per_address("RATELIMIT_SIGN_IN_PER_ADDRESS", ["POST"])
 register_per_address = per_address("RATELIMIT_REGISTER_PER_ADDRESS", ["POST"])
 # Every method: the code in the link is what a guesser would try.
 setup_per_address = per_address("RATELIMIT_SETUP_PER_ADDRESS")
-# One limit, so the check costs the token endpoint one storage round trip (a fixed window's
-# increment); Flask-Limiter's informational headers, which cost another, stay off.
-token_per_user = limiter.limit(
-    setting("RATELIMIT_TOKEN_PER_USER"),
-    key_func=user_key,
-    methods=["GET", "POST"],
-    error_message=TOO_MANY_TOKENS,
-)
-
-
 reset_per_address = per_address("RATELIMIT_RESET_PER_ADDRESS", ["POST"])
 reset_per_email = limiter.limit(
     setting("RATELIMIT_RESET_PER_EMAIL"),
@@ -105,6 +98,29 @@ two_factor_per_account = limiter.limit(
     methods=["POST"],
     error_message=TOO_MANY,
 )
+
+
+def count_token_request(app: Flask, who: str) -> None:
+    """One token request by `who` (see `user_key`), counted against RATELIMIT_TOKEN_PER_USER
+    in the same storage as every other limit; TooManyRequests with Retry-After when it is
+    over. Counted here rather than by Flask-Limiter's decorator because the token path's
+    fast lane (webapp.api.fast_path), which runs outside Flask's request, counts through
+    this same function: one counter per user, whichever lane answers. One storage round
+    trip: a fixed window's increment."""
+    if not limiter.enabled:
+        return
+    item = parse_limit(app.config["RATELIMIT_TOKEN_PER_USER"])
+    keys = (app.config["RATELIMIT_KEY_PREFIX"], "token", who)
+    if limiter.limiter.hit(item, *keys):
+        return
+    reset_at = limiter.limiter.get_window_stats(item, *keys).reset_time
+    wait = min(item.get_expiry(), max(1, math.ceil(reset_at - time.time())))
+    raise TooManyRequests(TOO_MANY_TOKENS, retry_after=wait)
+
+
+@functools.lru_cache(maxsize=16)
+def parse_limit(text: str) -> RateLimitItem:
+    return limits.parse(text)
 
 
 def too_many_requests(error: RateLimitExceeded) -> ResponseReturnValue:

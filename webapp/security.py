@@ -48,19 +48,20 @@ def buffer_unsized_body(limit: int) -> bool:
 
 
 def add_protective_headers(response: Response) -> Response:
+    return protect(response, static=request.endpoint == "static", secure=request.is_secure)
+
+
+def protect(response: Response, *, static: bool, secure: bool) -> Response:
+    """The headers every answer carries (the token fast path calls this too)."""
     for name, value in PROTECTIVE_HEADERS.items():
         response.headers.setdefault(name, value)
     # Pages are personal (a session, a CSRF token, a test token, a setup code), so none is
     # kept by the browser or a shared cache; only the static files may be.
-    if request.endpoint != "static" and "Cache-Control" not in response.headers:
+    if not static and "Cache-Control" not in response.headers:
         response.headers["Cache-Control"] = "no-store"
-    return response
-
-
-def add_strict_transport_security(response: Response) -> Response:
-    """HSTS means nothing over plain HTTP, so it is only sent on secure requests."""
+    # HSTS means nothing over plain HTTP, so it is only sent on secure requests.
     max_age = current_app.config["HSTS_MAX_AGE"]
-    if max_age and request.is_secure:
+    if max_age and secure:
         response.headers.setdefault("Strict-Transport-Security", f"max-age={max_age}")
     return response
 
@@ -69,4 +70,3 @@ def init_app(app: Flask) -> None:
     """Call before other extensions, so the size check runs before any hook reads a body."""
     app.before_request(refuse_large_bodies)
     app.after_request(add_protective_headers)
-    app.after_request(add_strict_transport_security)

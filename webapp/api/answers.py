@@ -10,7 +10,9 @@ from werkzeug.exceptions import HTTPException
 
 from webapp.api.cors import cors_headers, preflight_headers
 from webapp.extensions import db
-from webapp.models import Project
+from webapp.models import Project, User
+from webapp.observability import events
+from webapp.services.token_reads import TokenProject, TokenVisitor
 
 TOKEN_PATH = "/auth/authorize"  # noqa: S105  (a URL path, not a password)
 
@@ -30,7 +32,17 @@ def token_answer(
     """The one place an answer of the token endpoint is made. `body=None` is a preflight's
     empty 204; `allowed_origins` is empty when no project is known (400, 404), so then no
     origin may read the answer."""
-    origin = request.headers.get("Origin")
+    return answer_for(request.headers.get("Origin"), status, body, allowed_origins, headers)
+
+
+def answer_for(
+    origin: str | None,
+    status: int,
+    body: dict[str, Any] | None,
+    allowed_origins: Collection[str],
+    headers: Collection[tuple[str, str]] = (),
+) -> Response:
+    """`token_answer` for a request's `Origin` header; needs only an app context."""
     if body is None:
         response = current_app.response_class(status=status)
         response.headers.update(preflight_headers(origin, allowed_origins))
@@ -43,6 +55,22 @@ def token_answer(
     # A token, or a refusal that depends on the visitor's cookie, must never be cached.
     response.headers["Cache-Control"] = "no-store"
     return response
+
+
+def token_issued(
+    project: TokenProject, visitor: TokenVisitor | User, origin: str | None, *, nbf_leeway: int
+) -> Response:
+    """A token for `visitor`, logged and counted, in the answer the vendor's SDK reads.
+    Raises ProjectCannotSign (before anything is logged) when the project cannot sign."""
+    issued = project.issue(visitor, nbf_leeway=nbf_leeway)
+    events.token_issued(project.slug, visitor.public_id, issued.claims)
+    body = {
+        "success": True,
+        "url": f"wss://{project.session_server}",
+        "jwt": issued.token,
+        "expires_at": issued.expires_at,
+    }
+    return answer_for(origin, 200, body, project.allowed_origins)
 
 
 def refusal(

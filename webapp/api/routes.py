@@ -2,10 +2,10 @@ from flask import Blueprint, Response, current_app, request
 from flask_login import current_user
 
 from webapp.api import token_request
-from webapp.api.answers import TOKEN_PATH, refusal, token_answer
+from webapp.api.answers import TOKEN_PATH, refusal, token_answer, token_issued
 from webapp.extensions import csrf
 from webapp.observability import events
-from webapp.rate_limits import token_per_user
+from webapp.rate_limits import count_token_request, user_key
 from webapp.services.tokens import ProjectCannotSign
 
 bp = Blueprint("api", __name__)
@@ -38,9 +38,10 @@ def unknown_project_message(slug: str) -> str:
 # In both forms, query parameters the endpoint does not know are ignored.
 @bp.route(TOKEN_PATH, methods=METHODS)
 @bp.route(f"{TOKEN_PATH}/<slug>", methods=METHODS)
-@token_per_user
 def authorize(slug: str | None = None) -> Response:
     signed_in = current_user.is_authenticated  # first: the user is read with the project
+    if request.method != "OPTIONS":
+        count_token_request(current_app, user_key())
     slug = slug or request.args.get("project")
     project = token_request.requested_project()
     if project is None:
@@ -56,7 +57,12 @@ def authorize(slug: str | None = None) -> Response:
         refused("not_signed_in", project_slug=project.slug)
         return refusal(401, "Sign in first.", origins)
     try:
-        issued = project.issue(current_user, nbf_leeway=current_app.config["TOKEN_NBF_LEEWAY"])
+        return token_issued(
+            project,
+            current_user,
+            request.headers.get("Origin"),
+            nbf_leeway=current_app.config["TOKEN_NBF_LEEWAY"],
+        )
     except ProjectCannotSign as error:
         refused(
             "cannot_sign",
@@ -66,11 +72,3 @@ def authorize(slug: str | None = None) -> Response:
         )
         message = "This project cannot issue tokens right now. Please tell its administrators."
         return refusal(503, message, origins)
-    events.token_issued(project.slug, current_user.public_id, issued.claims)
-    body = {
-        "success": True,
-        "url": f"wss://{project.session_server}",
-        "jwt": issued.token,
-        "expires_at": issued.expires_at,
-    }
-    return token_answer(200, body, origins)

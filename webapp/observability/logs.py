@@ -7,7 +7,7 @@ import sys
 from datetime import UTC, datetime
 from typing import Any, TextIO
 
-from flask import Flask, g, has_request_context
+from flask import Flask, g, has_app_context
 from flask.logging import default_handler
 
 TEXT_FORMAT = "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s"
@@ -58,8 +58,11 @@ class JsonFormatter(logging.Formatter):
 
 
 def add_request_id(record: logging.LogRecord) -> bool:
-    if has_request_context():
-        record.request_id = g.get("request_id")
+    """The id is on `g`, which an app context holds: a request's, or the token fast path's."""
+    if has_app_context():
+        request_id = g.get("request_id")
+        if request_id is not None:
+            record.request_id = request_id
     return True
 
 

@@ -21,34 +21,50 @@ log = logging.getLogger("webapp.requests")
 
 def start_request() -> None:
     g.request_started = time.perf_counter()
-    given = request.headers.get(REQUEST_ID_HEADER)
-    g.request_id = given if given and SAFE_REQUEST_ID.fullmatch(given) else uuid.uuid4().hex
+    g.request_id = request_id(request.headers.get(REQUEST_ID_HEADER))
+
+
+def request_id(given: str | None) -> str:
+    return given if given and SAFE_REQUEST_ID.fullmatch(given) else uuid.uuid4().hex
 
 
 def finish_request(response: Response) -> Response:
     started = g.get("request_started")
     if started is None:  # a hook before ours answered; nothing was measured
         return response
+    endpoint = request.endpoint or "none"
+    path = loggable_path() if log.isEnabledFor(logging.INFO) else ""
+    return record(response, started, request.method, path, endpoint, request.remote_addr)
+
+
+def record(
+    response: Response,
+    started: float,
+    method: str,
+    path: str,
+    endpoint: str,
+    remote_addr: str | None,
+) -> Response:
+    """The request's id header, histogram and log line (the token fast path calls this too,
+    in an app context whose `g.request_id` is set)."""
     seconds = time.perf_counter() - started
     response.headers[REQUEST_ID_HEADER] = g.request_id
-    endpoint = request.endpoint or "none"
     metrics_of(current_app).request_duration.labels(endpoint).observe(seconds)
     if log.isEnabledFor(logging.INFO):
-        path = loggable_path()
         milliseconds = round(seconds * 1000, 2)
         log.info(
             "%s %s %s %.2fms",
-            request.method,
+            method,
             path,
             response.status_code,
             milliseconds,
             extra={
-                "method": request.method,
+                "method": method,
                 "path": path,
                 "status": response.status_code,
                 "duration_ms": milliseconds,
                 "endpoint": endpoint,
-                "remote_addr": request.remote_addr,
+                "remote_addr": remote_addr,
             },
         )
     return response
