@@ -12,34 +12,24 @@ from typing import Any
 USER_AGENT = "webapp-bench"
 # (label, file suffix, function): cumulative time inside each, per token request.
 PARTS = [
-    ("whole request (Flask's wsgi_app)", "flask/app.py", "wsgi_app"),
-    ("request context: session cookie decoded", "flask/ctx.py", "push"),
+    ("whole request (the fast path, TokenFastPath)", "api/fast_path.py", "__call__"),
+    ("session cookie read (Flask's serializer)", "api/fast_path.py", "session"),
+    ("the token read, reused (TokenReads.read)", "services/token_reads.py", "read"),
     (
-        "before-request hooks (request id, size check, rate limit)",
-        "flask/app.py",
-        "preprocess_request",
+        "the token limit counted (count_token_request)",
+        "webapp/rate_limits.py",
+        "count_token_request",
     ),
+    ("claims and signature (ProjectIssuer.issue)", "services/tokens.py", "issue"),
+    ("token log line and counter (events.token_issued)", "observability/events.py", "token_issued"),
+    ("JSON answer (Flask's JSON provider)", "flask/json/provider.py", "response"),
+    ("protective headers (security.protect)", "webapp/security.py", "protect"),
     (
-        "  the rate-limit check, incl. the user loader",
-        "flask_limiter/_extension.py",
-        "_check_request_limit",
+        "request log line and histogram (request_log.record)",
+        "observability/request_log.py",
+        "record",
     ),
-    (
-        "user loader incl. the token read (Flask-Login)",
-        "flask_login/login_manager.py",
-        "_load_user",
-    ),
-    ("  the token read (TokenReads.read)", "services/token_reads.py", "read"),
-    ("the view (routes.authorize)", "api/routes.py", "authorize"),
-    ("  claims and signature (ProjectIssuer.issue)", "services/tokens.py", "issue"),
-    (
-        "  token log line and counter (events.token_issued)",
-        "observability/events.py",
-        "token_issued",
-    ),
-    ("  JSON answer (jsonify)", "flask/json/__init__.py", "jsonify"),
-    ("after-request hooks and session save", "flask/app.py", "process_response"),
-    ("request log line and histogram", "observability/request_log.py", "finish_request"),
+    ("the answer handed to the server (Response.__call__)", "wrappers/response.py", "__call__"),
 ]
 
 

@@ -23,11 +23,12 @@ def create_app(
     load_config(app, test_config)
     register_observability(app)
     keep_json_order(app)
-    register_proxy_fix(app)
     register_extensions(app)
     register_blueprints(app)
     register_errorhandlers(app)
     register_commands(app)
+    register_token_fast_path(app)
+    register_proxy_fix(app)  # last: outermost, so every layer sees the client's address
     return app
 
 
@@ -43,6 +44,12 @@ def register_observability(app: Flask) -> None:
     from webapp import observability
 
     observability.init_app(app)
+
+
+def register_token_fast_path(app: Flask) -> None:
+    from webapp.api import fast_path
+
+    fast_path.init_app(app)
 
 
 def register_proxy_fix(app: Flask) -> None:
