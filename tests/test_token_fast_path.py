@@ -4,6 +4,7 @@ request exactly as Flask would, and hands every other request to Flask.
 Each request is sent twice: through the app (fast path first) and straight to Flask's own
 WSGI app; Flask's `request_started` signal tells which of the two answered."""
 
+import socket
 from contextlib import contextmanager
 
 import jwt
@@ -143,6 +144,7 @@ def break_key(app, project: Project) -> None:
         db.session.commit()
 
 
+HTTP2 = {"SERVER_PROTOCOL": "HTTP/2"}
 # (what is different, the request, the status Flask answers with)
 HANDED_TO_FLASK = [
     ("unknown project", "GET", "/auth/authorize/nowhere", {}, 404),
@@ -154,6 +156,8 @@ HANDED_TO_FLASK = [
     ("a NUL", "GET", "/auth/authorize?project=demo%00", {}, 400),
     ("a trailing slash", "GET", "/auth/authorize/demo/", {}, 404),
     ("a non-ASCII slug", "GET", "/auth/authorize/d\u00e9mo", {}, 404),
+    # HTTP/2 may stream a body with neither a length nor chunks: Flask reads and limits it.
+    ("HTTP/2, no length", "GET", "/auth/authorize/demo", {"environ_overrides": HTTP2}, 200),
 ]
 
 
@@ -264,3 +268,49 @@ def test_a_session_signed_with_a_retired_secret_key_still_works(make_app, make_u
         response = visitor.get("/auth/authorize/demo")
     assert dispatched == []
     assert response.status_code == 200
+
+
+def test_every_window_of_the_token_limit_counts(make_app, make_user, make_project):
+    app = make_app(RATELIMIT_TOKEN_PER_USER="100 per minute;2 per day")
+    make_project("demo")
+    _, through_app, _ = signed_in_clients(app, make_user)
+    statuses = [through_app.get("/auth/authorize/demo").status_code for _ in range(3)]
+    assert statuses == [200, 200, 429]
+    assert int(through_app.get("/auth/authorize/demo").headers["Retry-After"]) > 60
+
+
+def test_a_cookie_header_with_odd_bytes_still_gets_a_token(make_app, make_user, make_project):
+    app = make_app()
+    make_project("demo")
+    _, through_app, _ = signed_in_clients(app, make_user)
+    name = app.config["SESSION_COOKIE_NAME"]
+    session = through_app.get_cookie(name).value
+    # A WSGI server hands header bytes over as Latin-1; \xe9 alone is no UTF-8.
+    headers = {"Cookie": f"other=\xe9; {name}={session}"}
+    cookieless = app.test_client(use_cookies=False)  # sends the header as it is
+    with flask_requests(app) as dispatched:
+        response = cookieless.get("/auth/authorize/demo", headers=headers)
+    assert dispatched == []  # read as Flask reads cookies, not refused
+    assert response.status_code == 200
+
+
+def test_a_limit_storage_that_is_away_gets_flasks_503(make_app, make_user, make_project):
+    app = make_app(RATELIMIT_STORAGE_URI=f"redis://127.0.0.1:{closed_port()}")
+    make_project("demo")
+    user = make_user()
+    client = app.test_client()
+    with app.app_context():
+        login_id = db.session.get(User, user.id).get_id()
+    with client.session_transaction() as session:
+        session["_user_id"] = login_id
+    with flask_requests(app) as dispatched:
+        response = client.get("/auth/authorize/demo")
+    assert len(dispatched) == 1
+    assert response.status_code == 503
+    assert response.get_json()["success"] is False
+
+
+def closed_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]

@@ -12,7 +12,7 @@ from collections.abc import Callable
 import limits
 from flask import Flask, current_app, request, session
 from flask.typing import ResponseReturnValue
-from flask_limiter import RateLimitExceeded, RouteLimit
+from flask_limiter import ExemptionScope, RateLimitExceeded, RouteLimit
 from flask_limiter.util import get_remote_address
 from flask_login import current_user
 from limits import RateLimitItem
@@ -101,26 +101,31 @@ two_factor_per_account = limiter.limit(
 
 
 def count_token_request(app: Flask, who: str) -> None:
-    """One token request by `who` (see `user_key`), counted against RATELIMIT_TOKEN_PER_USER
-    in the same storage as every other limit; TooManyRequests with Retry-After when it is
-    over. Counted here rather than by Flask-Limiter's decorator because the token path's
-    fast lane (webapp.api.fast_path), which runs outside Flask's request, counts through
-    this same function: one counter per user, whichever lane answers. One storage round
-    trip: a fixed window's increment."""
+    """One token request by `who` (see `user_key`), counted against each limit of
+    RATELIMIT_TOKEN_PER_USER in the same storage as every other limit; TooManyRequests with
+    Retry-After when one is over. Counted here rather than by Flask-Limiter's decorator
+    because the token endpoint's fast path (webapp.api.fast_path), which runs outside
+    Flask's request, counts through this same function: one counter per user, whichever
+    lane answers. One storage round trip per limit: a fixed window's increment."""
     if not limiter.enabled:
         return
-    item = parse_limit(app.config["RATELIMIT_TOKEN_PER_USER"])
-    keys = (app.config["RATELIMIT_KEY_PREFIX"], "token", who)
-    if limiter.limiter.hit(item, *keys):
-        return
-    reset_at = limiter.limiter.get_window_stats(item, *keys).reset_time
-    wait = min(item.get_expiry(), max(1, math.ceil(reset_at - time.time())))
-    raise TooManyRequests(TOO_MANY_TOKENS, retry_after=wait)
+    for item in parse_limits(app.config["RATELIMIT_TOKEN_PER_USER"]):
+        keys = (app.config["RATELIMIT_KEY_PREFIX"], "token", who)
+        if not limiter.limiter.hit(item, *keys):
+            reset_at = limiter.limiter.get_window_stats(item, *keys).reset_time
+            wait = min(item.get_expiry(), max(1, math.ceil(reset_at - time.time())))
+            raise TooManyRequests(TOO_MANY_TOKENS, retry_after=wait)
 
 
 @functools.lru_cache(maxsize=16)
-def parse_limit(text: str) -> RateLimitItem:
-    return limits.parse(text)
+def parse_limits(text: str) -> list[RateLimitItem]:
+    """`5 per minute;100 per day` is two limits, the shortest window first."""
+    return sorted(limits.parse_many(text), key=lambda item: item.get_expiry())
+
+
+# Flask-Limiter's own limits (application-wide, defaults, meta) stay off the token endpoint:
+# count_token_request is its one limit, in both lanes.
+TOKEN_ENDPOINT_EXEMPTION = ExemptionScope.APPLICATION | ExemptionScope.DEFAULT | ExemptionScope.META
 
 
 def too_many_requests(error: RateLimitExceeded) -> ResponseReturnValue:

@@ -28,11 +28,12 @@ from itsdangerous import BadSignature
 from limits.errors import StorageError
 from sqlalchemy.exc import SQLAlchemyError
 from werkzeug.exceptions import SecurityError, TooManyRequests
-from werkzeug.http import parse_cookie
+from werkzeug.sansio.http import parse_cookie
 from werkzeug.wsgi import get_host
 
 from webapp.api.answers import TOKEN_PATH, token_issued
-from webapp.api.token_request import TOKEN_ENDPOINT, token_reads
+from webapp.api.token_request import HAND_OVER, TOKEN_ENDPOINT, HandOver, token_reads
+from webapp.extensions import login_manager
 from webapp.login import signs_in
 from webapp.observability import request_log
 from webapp.rate_limits import count_token_request
@@ -60,14 +61,13 @@ class TokenFastPath:
         self, environ: "WSGIEnvironment", start_response: "StartResponse"
     ) -> Iterable[bytes]:
         started = time.perf_counter()
-        request = self.token_request(environ)
+        try:
+            request = self.token_request(environ)
+        except Exception:  # what Flask reads more leniently (odd cookie bytes, say)
+            request = None
         if request is not None:
-            try:
-                with self.app.app_context():
-                    response = self.answer(environ, started, *request)
-            except Exception:
-                log.exception("the token fast path failed; Flask answers instead")
-                response = None
+            with self.app.app_context():
+                response = self.answer_or_hand_over(environ, started, *request)
             if response is not None:
                 return response(environ, start_response)
         return self.flask(environ, start_response)
@@ -75,7 +75,7 @@ class TokenFastPath:
     def token_request(self, environ: "WSGIEnvironment") -> tuple[str, str | None] | None:
         """(login id, requested slug) when this is a signed-in token request with nothing
         unusual about it; None hands it to Flask."""
-        if environ["REQUEST_METHOD"] not in ("GET", "POST") or has_body(environ):
+        if environ["REQUEST_METHOD"] not in ("GET", "POST") or not bodiless(environ):
             return None
         try:
             slug = requested_slug(environ["PATH_INFO"], environ.get("QUERY_STRING", ""))
@@ -94,7 +94,7 @@ class TokenFastPath:
         """The session as Flask's session interface would read it, or None."""
         if not cookie_header:
             return None
-        value = parse_cookie(cookie_header).get(self.cookie_name)
+        value = parse_cookie(cookie_header).get(self.cookie_name)  # as Flask's request does
         if not value:
             return None
         try:
@@ -111,28 +111,51 @@ class TokenFastPath:
             isinstance(session.get("_user_id"), str)
             and "_remember" not in session
             and not (session.get("_permanent") and config["SESSION_REFRESH_EACH_REQUEST"])
-            and not config.get("SESSION_PROTECTION")
+            and not config.get("SESSION_PROTECTION", login_manager.session_protection)
             and not config.get("REMEMBER_COOKIE_REFRESH_EACH_REQUEST")
         )
 
-    def answer(
+    def answer_or_hand_over(
         self, environ: "WSGIEnvironment", started: float, login_id: str, slug: str | None
     ) -> Response | None:
-        """The token answer, made in an app context; None hands the request to Flask."""
+        """The token answer, made in an app context; None hands the request to Flask, with
+        what was done (HandOver) so that Flask repeats none of it."""
         g.request_id = request_log.request_id(environ.get("HTTP_X_REQUEST_ID"))
+        handed = environ[HAND_OVER] = HandOver()
+        try:
+            return self.answer(environ, started, login_id, slug, handed)
+        except Exception:
+            log.exception("the token fast path failed; Flask answers instead")
+            # Flask's log lines for this request then carry the same id.
+            environ.setdefault("HTTP_X_REQUEST_ID", g.request_id)
+            return None
+
+    def answer(
+        self,
+        environ: "WSGIEnvironment",
+        started: float,
+        login_id: str,
+        slug: str | None,
+        handed: HandOver,
+    ) -> Response | None:
         try:
             read = token_reads().read(login_id, slug)
-            project = read.project
-            if project is None or project.issuer is None or not signs_in(read.visitor, login_id):
-                return None
-            assert read.visitor is not None  # for mypy: signs_in said so
-            # Counted last: once counted, this layer answers, so no request counts twice.
-            count_token_request(self.app, "user:" + read.visitor.public_id)
-        except (SQLAlchemyError, StorageError, TooManyRequests):
-            return None  # Flask answers: a 503 with its log line, or the 429
+        except SQLAlchemyError as error:
+            handed.read_error = error  # Flask answers: a 503 with its log line
+            return None
+        project, visitor = read.project, read.visitor
+        if project is None or project.issuer is None or not signs_in(visitor, login_id):
+            return None
+        assert visitor is not None  # for mypy: signs_in said so
+        try:
+            count_token_request(self.app, "user:" + visitor.public_id)
+        except (StorageError, TooManyRequests) as error:
+            handed.count_error = error  # Flask answers: a 503, or the 429
+            return None
+        handed.counted = True
         response = token_issued(
             project,
-            read.visitor,
+            visitor,
             environ.get("HTTP_ORIGIN"),
             nbf_leeway=self.app.config["TOKEN_NBF_LEEWAY"],
         )
@@ -144,9 +167,11 @@ class TokenFastPath:
         method = environ["REQUEST_METHOD"]
         return request_log.record(response, started, method, path, TOKEN_ENDPOINT, remote_addr)
 
+    # Made once, where Flask makes them per request: SECRET_KEY, its fallbacks and the cookie
+    # settings are read when the first token request comes, not changed afterwards.
     @cached_property
     def serializer(self) -> Any:
-        """Flask's own cookie serializer, made once (Flask makes one per request)."""
+        """Flask's own cookie serializer."""
         return self.app.session_interface.get_signing_serializer(self.app)  # type: ignore[attr-defined]
 
     @cached_property
@@ -158,10 +183,15 @@ class TokenFastPath:
         return int(self.app.permanent_session_lifetime.total_seconds())
 
 
-def has_body(environ: "WSGIEnvironment") -> bool:
-    return environ.get("CONTENT_LENGTH") not in (None, "", "0") or bool(
-        environ.get("HTTP_TRANSFER_ENCODING")
-    )
+def bodiless(environ: "WSGIEnvironment") -> bool:
+    """Surely without a body: `Content-Length: 0`, or HTTP/1 with neither a length nor chunks
+    (HTTP/2 may stream a body without either; Flask reads and limits it)."""
+    length = environ.get("CONTENT_LENGTH")
+    if length:
+        return bool(length == "0")
+    return not environ.get("HTTP_TRANSFER_ENCODING") and str(
+        environ.get("SERVER_PROTOCOL", "")
+    ).startswith("HTTP/1")
 
 
 def requested_slug(path: str, query: str) -> str | None:

@@ -3,9 +3,9 @@ from flask_login import current_user
 
 from webapp.api import token_request
 from webapp.api.answers import TOKEN_PATH, refusal, token_answer, token_issued
-from webapp.extensions import csrf
+from webapp.extensions import csrf, limiter
 from webapp.observability import events
-from webapp.rate_limits import count_token_request, user_key
+from webapp.rate_limits import TOKEN_ENDPOINT_EXEMPTION, user_key
 from webapp.services.tokens import ProjectCannotSign
 
 bp = Blueprint("api", __name__)
@@ -40,8 +40,8 @@ def unknown_project_message(slug: str) -> str:
 @bp.route(f"{TOKEN_PATH}/<slug>", methods=METHODS)
 def authorize(slug: str | None = None) -> Response:
     signed_in = current_user.is_authenticated  # first: the user is read with the project
-    if request.method != "OPTIONS":
-        count_token_request(current_app, user_key())
+    if request.method != "OPTIONS":  # HEAD too: it is answered with a token
+        token_request.count(user_key())
     slug = slug or request.args.get("project")
     project = token_request.requested_project()
     if project is None:
@@ -72,3 +72,6 @@ def authorize(slug: str | None = None) -> Response:
         )
         message = "This project cannot issue tokens right now. Please tell its administrators."
         return refusal(503, message, origins)
+
+
+limiter.exempt(authorize, flags=TOKEN_ENDPOINT_EXEMPTION)

@@ -1,12 +1,15 @@
 """The token request's reads, made once per request and shared by the user loader
-(webapp.login) and the view: one statement, or none while a read is reused."""
+(webapp.login) and the view: one statement, or none while a read is reused. And what the
+fast path (webapp.api.fast_path) already did when it hands a request to Flask."""
 
+from dataclasses import dataclass
 from typing import Any
 
 import sqlalchemy as sa
 from flask import Flask, current_app, g, has_app_context, request
 
 from webapp.extensions import db
+from webapp.rate_limits import count_token_request
 from webapp.services.token_reads import (
     TokenProject,
     TokenRead,
@@ -17,6 +20,31 @@ from webapp.services.token_reads import (
 )
 
 TOKEN_ENDPOINT = "api.authorize"  # noqa: S105  (an endpoint name, not a password)
+HAND_OVER = "webapp.token_hand_over"  # the WSGI environ key
+
+
+@dataclass
+class HandOver:
+    """What the fast path did before it handed the request to Flask, so Flask repeats no
+    step: a database timeout is not waited out twice, a request is not counted twice."""
+
+    read_error: Exception | None = None
+    count_error: Exception | None = None
+    counted: bool = False
+
+
+def hand_over() -> HandOver:
+    handed: HandOver = request.environ.get(HAND_OVER) or HandOver()
+    return handed
+
+
+def count(who: str) -> None:
+    """The token limit (rate_limits.count_token_request), unless the fast path counted."""
+    handed = hand_over()
+    if handed.count_error is not None:
+        raise handed.count_error
+    if not handed.counted:
+        count_token_request(current_app, who)
 
 
 def is_token_request() -> bool:
@@ -38,6 +66,9 @@ def read_for(login_id: str | None) -> TokenRead:
     """This request's read for `login_id`; a session and a remember-me cookie may name two."""
     made: dict[str | None, TokenRead] = g.setdefault("token_reads", {})
     if login_id not in made:
+        read_error = hand_over().read_error
+        if read_error is not None:
+            raise read_error
         made[login_id] = token_reads().read(login_id, requested_slug())
     return made[login_id]
 
