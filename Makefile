@@ -22,7 +22,7 @@ run: $(VENV)/.installed
 	$(FLASK) run --host $(HOST) --port $(PORT)
 
 # `make serve` is the production server the benchmark chose (bench/RESULTS.md); WORKERS and
-# THREADS default to the number of CPUs and 8. It does not migrate: run `db upgrade` first.
+# THREADS default to the number of CPUs and 4. It does not migrate: run `db upgrade` first.
 # Unless PROMETHEUS_MULTIPROC_DIR is set, each start gives the workers a fresh, empty one.
 serve: PORT ?= 8000
 serve: $(VENV)/.installed

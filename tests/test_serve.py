@@ -8,7 +8,7 @@ import pytest
 from webapp.serve import METRICS_DIR, multiprocess_metrics_dir, parse_args
 
 
-def test_defaults_are_loopback_port_8000_a_worker_per_cpu_and_eight_threads(monkeypatch):
+def test_defaults_are_loopback_port_8000_a_worker_per_cpu_and_four_threads(monkeypatch):
     for name in ("HOST", "PORT", "WORKERS", "THREADS"):
         monkeypatch.delenv(name, raising=False)
     args = parse_args([])
@@ -16,7 +16,7 @@ def test_defaults_are_loopback_port_8000_a_worker_per_cpu_and_eight_threads(monk
         "127.0.0.1",
         8000,
         os.cpu_count(),
-        8,
+        4,
     )
 
 

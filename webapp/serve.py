@@ -1,7 +1,7 @@
 """The production server, `webapp-serve` (what `make serve` runs): Granian's WSGI interface on
 `webapp:create_app()`, with a few blocking threads per worker process.
 
-Why Granian, and why 8 threads rather than its default of hundreds: bench/RESULTS.md. Each
+Why Granian, and why 4 threads rather than its default of hundreds: bench/RESULTS.md. Each
 thread may hold one database connection, so an instance opens at most WORKERS x THREADS.
 """
 
@@ -29,7 +29,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument(
         "--threads",
         type=int,
-        default=environ("THREADS", "8"),
+        default=environ("THREADS", "4"),
         help="blocking threads per worker, each serving one request at a time",
     )
     return parser.parse_args(argv)
