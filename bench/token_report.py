@@ -63,6 +63,13 @@ def measure_in_process(environment: dict[str, str], seconds: float) -> dict[str,
     return {"statements": statements, "profile": profile}
 
 
+def serve_defaults() -> Any:
+    """`webapp-serve`'s own defaults, which `make serve` and this benchmark use."""
+    from webapp.serve import parse_args
+
+    return parse_args([])
+
+
 def signing_ceiling(seconds: float) -> dict[str, float]:
     """PyJWT's `jwt.encode` of a token's claims in a loop, and the app's cached Signer."""
     from webapp.rules.claims import claim_template
@@ -114,7 +121,7 @@ def report(
         f"### {backend}",
         "",
         f"{machine}; `make serve` (Granian): {args.workers} workers, "
-        f"{args.threads or 'its default'} blocking threads each; "
+        f"{args.threads or serve_defaults().threads} blocking threads each; "
         f"wrk with {args.connections} connections on the same cores; "
         f"{args.duration} s per case after {args.warmup} s of warm-up, cases interleaved, "
         f"median of {args.rounds} rounds. Command: `python bench/token_bench.py"
