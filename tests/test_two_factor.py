@@ -7,6 +7,7 @@ import types
 
 import pyotp
 import pytest
+from cryptography.fernet import Fernet
 from helpers import PASSWORD, Forms
 
 from webapp.auth import two_factor as two_factor_views
@@ -135,6 +136,21 @@ def test_a_recovery_code_works_once(app, user):
     assert code_step(second, codes[1]).status_code == 302
     with app.app_context():
         assert db.session.scalar(db.select(db.func.count()).select_from(RecoveryCode)) == 8
+
+
+def test_a_secret_the_keys_cannot_decrypt_is_a_clear_503_and_recovery_codes_still_work(
+    app, make_app, user, caplog
+):
+    """SECRETS_ENCRYPTION_KEYS replaced without keeping the old key: no 500."""
+    secret, codes = with_two_factor(app, user)
+    rekeyed = make_app(SECRETS_ENCRYPTION_KEYS=Fernet.generate_key().decode())
+    forms = Forms(rekeyed.test_client())
+    password_step(forms, user)
+    response = code_step(forms, code_at(secret, NOW))
+    assert response.status_code == 503
+    assert "a recovery code still works" in response.get_data(as_text=True)
+    assert any("cannot be decrypted" in record.getMessage() for record in caplog.records)
+    assert code_step(forms, codes[0]).status_code == 302
 
 
 def test_the_half_signed_in_state_lasts_five_minutes(app, client, forms, user, fixed_clock):

@@ -19,6 +19,7 @@ from webapp.models.types import utcnow
 from webapp.observability import events
 from webapp.rate_limits import TWO_FACTOR_PENDING, two_factor_per_account
 from webapp.rules import totp
+from webapp.rules.encryption import SecretUnreadable
 from webapp.secret_box import secret_box
 from webapp.services import two_factor
 
@@ -26,6 +27,10 @@ PENDING = TWO_FACTOR_PENDING  # signed in by password only, not yet by the secon
 SETUP = "two_factor_setup"  # the secret being set up, encrypted: the session is only signed
 PENDING_SECONDS = 300
 WRONG_CODE = "That code is not right, or was already used. Try the next one."
+CODES_UNCHECKABLE = (
+    "Codes from your authenticator app cannot be checked right now; a recovery code still "
+    "works. The administrators have been told."
+)
 
 
 def begin_second_step(user: User, *, remember: bool) -> ResponseReturnValue:
@@ -67,6 +72,15 @@ def two_factor_sign_in() -> ResponseReturnValue:
             db.session.rollback()
             events.sign_in_attempt("wrong_code", user.public_id)
             form.code.errors = [WRONG_CODE]
+        except SecretUnreadable:
+            # The encryption keys were changed without the old one kept (README: rotation).
+            db.session.rollback()
+            current_app.logger.error(
+                "two-factor secret of user %s cannot be decrypted with SECRETS_ENCRYPTION_KEYS",
+                user.public_id,
+            )
+            form.code.errors = [CODES_UNCHECKABLE]
+            return render_template("auth/two_factor_sign_in.html", form=form), 503
         else:
             events.sign_in_attempt("success", user.public_id)
             remember = bool(session.pop(PENDING)["remember"])
