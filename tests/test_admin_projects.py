@@ -136,6 +136,16 @@ def test_edit_with_an_empty_key_keeps_it_and_audits_only_changes(app, forms):
     assert event.changes == {"name": {"before": "Shop assistant", "after": "Shop helper"}}
 
 
+def test_a_key_of_blank_space_keeps_the_stored_key(app, forms):
+    """A script may post a bare line break where a browser sends nothing."""
+    create(forms)
+    project = stored(app)
+    response = forms.post("/admin/projects/shop", edit_data(project, signing_key="\r\n "))
+    assert response.status_code == 302
+    assert stored(app).signing_key_encrypted == project.signing_key_encrypted
+    assert all("signing_key_fingerprint" not in event.changes for event in events(app, "update"))
+
+
 def test_new_key_replaces_the_old_one(app, forms):
     create(forms)
     forms.post("/admin/projects/shop", edit_data(stored(app), signing_key="n" * 40))

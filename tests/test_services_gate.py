@@ -97,6 +97,7 @@ def test_hostile_values_are_refused_by_the_service_itself(app, values, expected)
 def test_the_key_is_checked_by_the_service(app, signing_keys):
     with app.app_context():
         assert ("signing_key", "required") in refused(GOOD, new_key=None)
+        assert ("signing_key", "required") in refused(GOOD, new_key=" \r\n\t")
         assert ("signing_key", "not_a_secret") in refused(GOOD, new_key=signing_keys["RS256"][0])
         assert ("signing_key", "pem") in refused({**GOOD, "algorithm": "RS256"})
         warnings = save_project(Project(), GOOD, new_key="short", actor=None)

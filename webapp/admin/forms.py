@@ -120,6 +120,12 @@ class ClaimsField(TextInputField):
         return "\n".join(f"{name} = {show_claim_value(value)}" for name, value in data.items())
 
 
+def blank_to_none(value: str | None) -> str | None:
+    """Blank space in the key field means no new key, as an empty field does. A key itself
+    is kept exactly as pasted: a secret's spaces may be part of it."""
+    return value if value and value.strip() else None
+
+
 class SecretField(TextAreaField):
     """Write-only: a key is never sent back to the browser."""
 
@@ -149,7 +155,7 @@ class ProjectForm(FlaskForm):
         filters=[strip_or_none],
         description="The key name Soul Machines assigned, e.g. sm-abcdef123456789.",
     )
-    signing_key = SecretField("Signing key")
+    signing_key = SecretField("Signing key", filters=[blank_to_none])
     algorithm = SelectField(
         "Algorithm",
         choices=ALGORITHMS,  # type: ignore[arg-type]  # plain values; the stubs predate WTForms 3.2

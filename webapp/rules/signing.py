@@ -43,10 +43,10 @@ class UnusableKey(ValueError):
 
 def key_problems(key: str, algorithm: str) -> tuple[list[Problem], list[Problem]]:
     """(errors, warnings) about a key for an algorithm. A short HMAC key is a warning:
-    the vendor chose it, so it is accepted but never silently."""
+    the vendor chose it, so it is accepted but never silently. Blank space is no key."""
+    if not key.strip():
+        return [Problem("signing_key", "required")], []
     if algorithm in HMAC_KEY_BYTES:
-        if not key:
-            return [Problem("signing_key", "required")], []
         if "-----BEGIN" in key or hmac_secret_refused(key):
             return [Problem("signing_key", "not_a_secret", {"algorithm": algorithm})], []
         size, wanted = len(key.encode("utf-8")), HMAC_KEY_BYTES[Algorithm(algorithm)]
