@@ -27,6 +27,19 @@ def test_list_and_search(client, make_user, signed_in_admin):
     assert "ada@example.com" in found and "grace@example.com" not in found
 
 
+def test_the_list_shows_who_has_two_factor_on(client, make_user, signed_in_admin):
+    make_user("ada@example.com", totp_secret_encrypted="encrypted secret")
+    make_user("grace@example.com")
+    page = client.get("/admin/users").get_data(as_text=True)
+
+    def row_of(email: str) -> str:
+        start = page.index(email)
+        return page[start : page.index("</tr>", start)]
+
+    assert '<span class="badge">on</span>' in row_of("ada@example.com")
+    assert '<span class="muted">off</span>' in row_of("grace@example.com")
+
+
 def test_grant_and_remove_admin_are_audited(app, forms, make_user, signed_in_admin):
     ada = make_user("ada@example.com")
     assert act(forms, ada, "grant-admin").status_code == 302
