@@ -31,6 +31,18 @@ from serve_bench import cpu_seconds, free_port, peak_rss_mib, process_tree, runn
 
 BENCH = Path(__file__).resolve().parent
 SMALL, LARGE = (10, 3), (100_000, 10_000)  # (users, projects)
+VISITORS = 10_000  # the `visitors` case: each request from the next of these users
+
+# wrk sends each request with the next visitor's cookie (each thread from its own place).
+VISITORS_LUA = """
+local cookies = {}
+for line in io.lines("%s") do cookies[#cookies + 1] = line end
+local next_one = math.random(#cookies)
+request = function()
+  next_one = next_one %% #cookies + 1
+  return wrk.format(nil, nil, {["Cookie"] = cookies[next_one]})
+end
+"""
 
 
 def parse_args() -> argparse.Namespace:
@@ -110,8 +122,10 @@ def node_template(work: Path) -> tuple[list[str], dict[str, str], int]:
     return ["node", str(folder / "server.js")], {**os.environ, "PORT": str(port)}, port
 
 
-def measure(url: str, cookie: str, pid: int, args: argparse.Namespace, work: Path) -> dict:
-    script = work / "report.lua"
+def measure(
+    url: str, cookie: str, pid: int, args: argparse.Namespace, work: Path, script_name: str
+) -> dict:
+    script = work / script_name
     serve_bench.wrk(url, cookie, args, args.warmup, script)
     cpu_before = cpu_seconds(pid)
     run = serve_bench.wrk(url, cookie, args, args.duration, script)
@@ -157,6 +171,9 @@ def main() -> None:
     urls = databases(args, work)
     print("seeding the databases", file=sys.stderr, flush=True)
     environments = {"small": prepare(urls["small"], SMALL), "large": prepare(urls["large"], LARGE)}
+    visitors = work / "visitors.txt"
+    visitors.write_text("\n".join(token_report.visitor_cookies(environments["large"], VISITORS)))
+    (work / "visitors.lua").write_text(VISITORS_LUA % visitors + serve_bench.WRK_REPORT)
     measured = token_report.in_process(environments["small"], args.duration)
     signing = token_report.signing_ceiling(args.duration)
     node_command, node_environment, node_port = node_template(work)
@@ -178,18 +195,21 @@ def main() -> None:
             f"http://127.0.0.1:{servers['large']}",
         )
         cookies = {"small": sign_in(small), "large": sign_in(large)}
+        token_url = "/auth/authorize?project=bench"
         cases = {
             "ping": (f"{small}/ping", cookies["small"], s.pid),
-            "HS256": (f"{small}/auth/authorize?project=bench", cookies["small"], s.pid),
+            "HS256": (f"{small}{token_url}", cookies["small"], s.pid),
             "ES256": (f"{small}/auth/authorize?project=bench-es256", cookies["small"], s.pid),
             "RS256": (f"{small}/auth/authorize?project=bench-rs256", cookies["small"], s.pid),
-            "large": (f"{large}/auth/authorize?project=bench", cookies["large"], b.pid),
+            "large": (f"{large}{token_url}", cookies["large"], b.pid),
+            "visitors": (f"{large}{token_url}", "", b.pid),
             "node": (f"http://127.0.0.1:{node_port}/auth/authorize", "", node.pid),
         }
         for round_number in range(1, args.rounds + 1):
             for name, (url, cookie, pid) in cases.items():
                 print(f"round {round_number}: {name}", file=sys.stderr, flush=True)
-                runs.setdefault(name, []).append(measure(url, cookie, pid, args, work))
+                script = "visitors.lua" if name == "visitors" else "report.lua"
+                runs.setdefault(name, []).append(measure(url, cookie, pid, args, work, script))
         rss_peaks = {"server": peak_rss_mib(s.pid), "large": peak_rss_mib(b.pid)}
         print(f"RSS run: {args.rss_requests:,} requests", file=sys.stderr, flush=True)
         rss = rss_run(cases["HS256"][0], cookies["small"], s.pid, args, work)
