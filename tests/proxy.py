@@ -6,23 +6,17 @@ what these tests expect breaks them instead of going untested.
 """
 
 import contextlib
-import datetime
-import ipaddress
 import re
 import shutil
 import signal
 import socket
-import ssl
 import subprocess
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.x509.oid import NameOID
+from certificates import Certificate, self_signed_certificate
 from servers import ROOT, START_TIMEOUT, free_port
 
 EXAMPLE_CONFIG = ROOT / "deploy" / "nginx.conf"
@@ -31,50 +25,6 @@ EXAMPLE_CONFIG = ROOT / "deploy" / "nginx.conf"
 def nginx_binary() -> str | None:
     """Debian installs nginx in /usr/sbin, which is not on every user's PATH."""
     return shutil.which("nginx") or shutil.which("nginx", path="/usr/sbin:/usr/local/sbin")
-
-
-@dataclass(frozen=True)
-class Certificate:
-    certificate: Path
-    key: Path
-
-    def client_context(self) -> ssl.SSLContext:
-        """A client that trusts this certificate alone, and checks the host name."""
-        return ssl.create_default_context(cafile=str(self.certificate))
-
-
-def self_signed_certificate(directory: Path) -> Certificate:
-    """A certificate for 127.0.0.1 and localhost, valid for a day."""
-    key = ec.generate_private_key(ec.SECP256R1())
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "localhost")])
-    now = datetime.datetime.now(datetime.UTC)
-    certificate = (
-        x509.CertificateBuilder()
-        .subject_name(name)
-        .issuer_name(name)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - datetime.timedelta(minutes=5))
-        .not_valid_after(now + datetime.timedelta(days=1))
-        .add_extension(
-            x509.SubjectAlternativeName(
-                [x509.DNSName("localhost"), x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]
-            ),
-            critical=False,
-        )
-        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
-        .sign(key, hashes.SHA256())
-    )
-    paths = Certificate(directory / "server.pem", directory / "server.key")
-    paths.certificate.write_bytes(certificate.public_bytes(serialization.Encoding.PEM))
-    paths.key.write_bytes(
-        key.private_bytes(
-            serialization.Encoding.PEM,
-            serialization.PrivateFormat.PKCS8,
-            serialization.NoEncryption(),
-        )
-    )
-    return paths
 
 
 def substitute(text: str, pattern: str, replacement: str, count: int = 0) -> str:

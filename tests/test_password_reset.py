@@ -7,17 +7,17 @@ import types
 
 import itsdangerous.timed
 import pytest
+from certificates import self_signed_certificate
 from helpers import PASSWORD, csrf_token_from
 from mail_server import (
     Inbox,
-    free_port,
     html_part,
     reset_link,
-    self_signed_certificate,
     start_server,
     stop_server,
     text_part,
 )
+from servers import free_port
 
 from webapp.extensions import db
 from webapp.models import AuditAction, AuditEvent, User
@@ -196,16 +196,16 @@ def test_disabled_account_gets_no_mail(mail_client, inbox, make_user):
 
 @pytest.mark.parametrize("mode", ["starttls", "ssl"])
 def test_mail_goes_over_starttls_and_ssl(make_app, make_user, tmp_path, monkeypatch, mode):
-    cert, key = self_signed_certificate(tmp_path)
+    made = self_signed_certificate(tmp_path)
     server_context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-    server_context.load_cert_chain(cert, key)
+    server_context.load_cert_chain(made.certificate, made.key)
     inbox = Inbox()
     if mode == "starttls":
         server = start_server(inbox, tls_context=server_context, require_starttls=True)
     else:
         server = start_server(inbox, ssl_context=server_context)
     # The app trusts the system's CAs; the test's own CA is added the way an operator would.
-    monkeypatch.setenv("SSL_CERT_FILE", str(cert))
+    monkeypatch.setenv("SSL_CERT_FILE", str(made.certificate))
     try:
         app = make_app(
             MAIL_SERVER="127.0.0.1",
