@@ -109,8 +109,8 @@ def count_token_request(app: Flask, who: str) -> None:
     lane answers. One storage round trip per limit: a fixed window's increment."""
     if not limiter.enabled:
         return
+    keys = (app.config["RATELIMIT_KEY_PREFIX"], "token", who)
     for item in parse_limits(app.config["RATELIMIT_TOKEN_PER_USER"]):
-        keys = (app.config["RATELIMIT_KEY_PREFIX"], "token", who)
         if not limiter.limiter.hit(item, *keys):
             reset_at = limiter.limiter.get_window_stats(item, *keys).reset_time
             wait = min(item.get_expiry(), max(1, math.ceil(reset_at - time.time())))
