@@ -9,8 +9,8 @@ import pytest
 import redis
 from helpers import PASSWORD, Forms, csrf_token_from, setup_link
 
-from webapp import password_hashing
 from webapp.extensions import limiter
+from webapp.protection import password_hashing
 
 REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379")
 GENEROUS = "1000 per hour"

@@ -4,7 +4,6 @@ from collections.abc import Mapping
 from typing import Any
 
 from flask import Flask
-from werkzeug.middleware.proxy_fix import ProxyFix
 
 from webapp.config import load_config
 from webapp.paths import bundled
@@ -53,17 +52,15 @@ def register_token_fast_path(app: Flask) -> None:
 
 
 def register_proxy_fix(app: Flask) -> None:
-    proxies = app.config["TRUSTED_PROXIES"]
-    if proxies:
-        # Wrapping `wsgi_app` is Werkzeug's documented way to add middleware.
-        app.wsgi_app = ProxyFix(  # type: ignore[method-assign]
-            app.wsgi_app, x_for=proxies, x_proto=proxies, x_host=proxies, x_port=proxies
-        )
+    from webapp.protection import proxies
+
+    proxies.init_app(app)
 
 
 def register_extensions(app: Flask) -> None:
-    from webapp import input_guard, login, models, rate_limits, security  # noqa: F401  (Alembic)
+    from webapp import login, models  # noqa: F401  (Alembic)
     from webapp.extensions import csrf, db, migrate
+    from webapp.protection import input_guard, rate_limits, security
     from webapp.secret_box import secret_box
 
     security.init_app(app)  # first: its size check runs before any hook reads a body

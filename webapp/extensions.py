@@ -30,5 +30,5 @@ db = SQLAlchemy(model_class=Base)
 migrate = Migrate()
 login_manager = LoginManager()
 csrf = CSRFProtect()
-# No default limits: each limited route names its own (see webapp/rate_limits.py).
+# No default limits: each limited route names its own (see webapp/protection/rate_limits.py).
 limiter = Limiter(key_func=get_remote_address)

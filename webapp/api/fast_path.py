@@ -36,8 +36,8 @@ from webapp.api.token_request import HAND_OVER, TOKEN_ENDPOINT, HandOver, token_
 from webapp.extensions import login_manager
 from webapp.login import signs_in
 from webapp.observability import request_log
-from webapp.rate_limits import count_token_request
-from webapp.security import protect
+from webapp.protection.rate_limits import count_token_request
+from webapp.protection.security import protect
 
 if TYPE_CHECKING:
     from _typeshed.wsgi import StartResponse, WSGIApplication, WSGIEnvironment

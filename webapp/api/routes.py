@@ -5,7 +5,7 @@ from webapp.api import token_request
 from webapp.api.answers import TOKEN_PATH, refusal, token_answer, token_issued
 from webapp.extensions import csrf, limiter
 from webapp.observability import events
-from webapp.rate_limits import TOKEN_ENDPOINT_EXEMPTION, user_key
+from webapp.protection.rate_limits import TOKEN_ENDPOINT_EXEMPTION, user_key
 from webapp.services.tokens import ProjectCannotSign
 
 bp = Blueprint("api", __name__)

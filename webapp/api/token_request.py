@@ -9,7 +9,7 @@ import sqlalchemy as sa
 from flask import Flask, current_app, g, has_app_context, request
 
 from webapp.extensions import db
-from webapp.rate_limits import count_token_request
+from webapp.protection.rate_limits import count_token_request
 from webapp.services.token_reads import (
     TokenProject,
     TokenRead,

@@ -7,7 +7,7 @@ from webapp.auth.blueprint import bp
 from webapp.auth.forms import ForgotPasswordForm, ResetPasswordForm
 from webapp.extensions import db
 from webapp.login import start_session
-from webapp.rate_limits import reset_per_address, reset_per_email
+from webapp.protection.rate_limits import reset_per_address, reset_per_email
 from webapp.services.password_reset import (
     ResetLinkExpired,
     ResetLinkInvalid,

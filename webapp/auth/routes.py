@@ -28,8 +28,12 @@ from webapp.login import end_session, start_session
 from webapp.models import User
 from webapp.models.types import utcnow
 from webapp.observability import events
-from webapp.password_hashing import hash_password, password_matches
-from webapp.rate_limits import register_per_address, sign_in_per_account, sign_in_per_address
+from webapp.protection.password_hashing import hash_password, password_matches
+from webapp.protection.rate_limits import (
+    register_per_address,
+    sign_in_per_account,
+    sign_in_per_address,
+)
 from webapp.rules.locales import best_locale
 from webapp.services.password_reset import password_reset_offered
 from webapp.services.users import LastAdmin, delete_account

@@ -17,7 +17,7 @@ from webapp.login import start_session
 from webapp.models import User
 from webapp.models.types import utcnow
 from webapp.observability import events
-from webapp.rate_limits import TWO_FACTOR_PENDING, two_factor_per_account
+from webapp.protection.rate_limits import TWO_FACTOR_PENDING, two_factor_per_account
 from webapp.rules import totp
 from webapp.rules.encryption import SecretUnreadable
 from webapp.secret_box import secret_box

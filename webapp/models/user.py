@@ -9,7 +9,7 @@ from sqlalchemy.orm import Mapped, mapped_column, validates
 
 from webapp.extensions import db
 from webapp.models.types import UTCDateTime, utcnow
-from webapp.password_hashing import hash_password, password_matches
+from webapp.protection.password_hashing import hash_password, password_matches
 from webapp.rules.emails import InvalidEmail, normalise_email
 
 

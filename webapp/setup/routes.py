@@ -4,7 +4,7 @@ from wtforms import HiddenField, SubmitField
 
 from webapp.auth.forms import RegisterForm
 from webapp.auth.signup import open_account
-from webapp.rate_limits import setup_per_address
+from webapp.protection.rate_limits import setup_per_address
 from webapp.rules.locales import best_locale
 from webapp.services.setup_codes import claim_code, code_matches, release_code, spend_code
 from webapp.services.users import active_admin_count
