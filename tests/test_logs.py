@@ -74,14 +74,27 @@ def test_each_request_gets_its_own_id(client):
     assert len(ids) == 3
 
 
-def test_every_line_of_a_request_carries_its_id(client, make_project, signed_in_user, capsys):
+def test_every_line_of_a_request_carries_its_id(forms, make_user, capsys):
+    user = make_user()
+    forms.client.get("/login")
+    capsys.readouterr()
+    response = forms.post("/login", {"email": user.email, "password": "not the password"})
+    stderr = capsys.readouterr().err
+    request_id = response.headers["X-Request-ID"]
+    assert re.search(rf"webapp\.sign_ins \[{request_id}\] sign-in wrong_password", stderr)
+    assert re.search(rf"webapp\.requests \[{request_id}\] POST /login 200", stderr)
+
+
+def test_a_token_request_is_one_line_the_tokens(client, make_project, signed_in_user, capsys):
     make_project()
     capsys.readouterr()
     response = client.get("/auth/authorize?project=demo")
-    stderr = capsys.readouterr().err
+    [line] = capsys.readouterr().err.splitlines()
     request_id = response.headers["X-Request-ID"]
-    assert re.search(rf"webapp\.tokens \[{request_id}\] token issued", stderr)
-    assert re.search(rf"webapp\.requests \[{request_id}\] GET /auth/authorize 200", stderr)
+    assert re.search(
+        rf"webapp\.tokens \[{request_id}\] token issued: .*\(GET /auth/authorize 200 [\d.]+ms\)$",
+        line,
+    )
 
 
 def test_secret_path_parts_are_masked(app, client, caplog):

@@ -4,7 +4,9 @@ request exactly as Flask would, and hands every other request to Flask.
 Each request is sent twice: through the app (fast path first) and straight to Flask's own
 WSGI app; Flask's `request_started` signal tells which of the two answered."""
 
+import re
 import socket
+import time
 from contextlib import contextmanager
 
 import jwt
@@ -106,23 +108,33 @@ def test_over_https_both_send_hsts(make_app, make_user, make_project):
     assert comparable(fast) == comparable(slow)
 
 
-def test_the_token_and_request_lines_are_logged_with_one_request_id(
+def test_a_token_request_writes_one_line_with_the_token_and_the_request(
     make_app, make_user, make_project, caplog
 ):
     app = make_app()
     make_project("demo")
-    user, through_app, _ = signed_in_clients(app, make_user)
+    user, through_app, flask_only = signed_in_clients(app, make_user)
     caplog.set_level("INFO")
-    caplog.clear()
-    with flask_requests(app) as dispatched:
-        response = through_app.get("/auth/authorize/demo", headers={"X-Request-ID": "abc-1"})
-    assert dispatched == []
-    lines = {record.name: record for record in caplog.records}
-    assert lines["webapp.tokens"].user_id == user.public_id
-    assert lines["webapp.requests"].endpoint == "api.authorize"
-    assert lines["webapp.requests"].status == 200
-    assert lines["webapp.tokens"].request_id == lines["webapp.requests"].request_id == "abc-1"
-    assert response.headers["X-Request-ID"] == "abc-1"
+    lines = {}
+    for lane, client in (("fast", through_app), ("flask", flask_only)):
+        caplog.clear()
+        response = client.get("/auth/authorize/demo", headers={"X-Request-ID": f"abc-{lane}"})
+        assert response.headers["X-Request-ID"] == f"abc-{lane}"
+        [lines[lane]] = [r for r in caplog.records if r.name.startswith("webapp.")]
+    for lane, line in lines.items():
+        assert line.name == "webapp.tokens"
+        assert (line.outcome, line.user_id, line.request_id) == (
+            "issued",
+            user.public_id,
+            f"abc-{lane}",
+        )
+        assert (line.endpoint, line.status, line.method) == ("api.authorize", 200, "GET")
+        assert line.path == "/auth/authorize/demo"
+        assert re.fullmatch(
+            rf"token issued: project demo, user {user.public_id}, jti [0-9a-f-]{{36}}, exp \d+ "
+            r"\(GET /auth/authorize/demo 200 [\d.]+ms\)",
+            line.getMessage(),
+        )
 
 
 def disable(app, user: User) -> None:
@@ -268,6 +280,22 @@ def test_a_session_signed_with_a_retired_secret_key_still_works(make_app, make_u
         response = visitor.get("/auth/authorize/demo")
     assert dispatched == []
     assert response.status_code == 200
+
+
+def test_a_session_cookie_it_verified_still_expires_on_time(make_app, make_user, make_project):
+    """The fast path keeps the cookies it verified; one kept past the session's lifetime is
+    refused as Flask's serializer refuses it, not served from what was kept."""
+    app = make_app(PERMANENT_SESSION_LIFETIME=2)
+    make_project("demo")
+    _, client, _ = signed_in_clients(app, make_user)
+    with flask_requests(app) as dispatched:
+        assert client.get("/auth/authorize/demo").status_code == 200
+    assert dispatched == []
+    time.sleep(3.1)  # itsdangerous counts whole seconds: older than 2 s for sure
+    with flask_requests(app) as dispatched:
+        response = client.get("/auth/authorize/demo")
+    assert response.status_code == 401
+    assert len(dispatched) == 1
 
 
 def test_every_window_of_the_token_limit_counts(make_app, make_user, make_project):

@@ -62,15 +62,24 @@ def token_issued(
 ) -> Response:
     """A token for `visitor`, logged and counted, in the answer the vendor's SDK reads.
     Raises ProjectCannotSign (before anything is logged) when the project cannot sign."""
+    body, claims = issued_body(project, visitor, nbf_leeway=nbf_leeway)
+    events.token_issued(project.slug, visitor.public_id, claims)
+    return answer_for(origin, 200, body, project.allowed_origins)
+
+
+def issued_body(
+    project: TokenProject, visitor: TokenVisitor | User, *, nbf_leeway: int
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The body of a token answer, and the token's claims (for its log line); the token
+    fast path sends the same body. Raises ProjectCannotSign."""
     issued = project.issue(visitor, nbf_leeway=nbf_leeway)
-    events.token_issued(project.slug, visitor.public_id, issued.claims)
     body = {
         "success": True,
         "url": f"wss://{project.session_server}",
         "jwt": issued.token,
         "expires_at": issued.expires_at,
     }
-    return answer_for(origin, 200, body, project.allowed_origins)
+    return body, issued.claims
 
 
 def refusal(

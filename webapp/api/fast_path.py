@@ -3,19 +3,23 @@ visitor asks for a token (GET, or POST without a body) and gets one.
 
 It is a WSGI layer between the proxy fix and Flask, because a launch day is thousands of
 these requests a second and Flask's request machinery (routing, the request and session
-objects, every extension's hooks) costs more than the token itself (bench/RESULTS.md).
+objects, every extension's hooks, a Response object) costs more than the token itself
+(bench/RESULTS.md). Where it can, it skips work Flask would repeat per request: a session
+cookie it has verified is not verified again until it expires, no app context is pushed
+unless the database is read, and the answer is written as a header list, not a Response.
 
 It decides nothing by itself. The session cookie is read by Flask's own session serializer,
 the visitor is judged by `webapp.login.signs_in`, the visitor and project come from the same
-`TokenReads` as the view's, the limit is counted by `count_token_request`, and the answer is
-made by `answers.token_issued`, `security.protect` and `request_log.record`. Whenever the
-answer would be anything but a token (no session, a remember-me cookie only, a stale or
-disabled account, an unknown project, one that cannot sign, a limit reached, a NUL, a body,
-a Host outside TRUSTED_HOSTS, a database or limit storage away), it steps aside and Flask
-answers the request as though this layer were not there. tests/test_token_fast_path.py
-holds both answers side by side.
+`TokenReads` as the view's, the limit is counted by `count_token_request`, the body is
+`answers.issued_body`, the headers `cors_headers` and `security.protective_headers`, and the
+line `request_log.record`. Whenever the answer would be anything but a token (no session, a
+remember-me cookie only, a stale or disabled account, an unknown project, one that cannot
+sign, a limit reached, a NUL, a body, a Host outside TRUSTED_HOSTS, a database or limit
+storage away), it steps aside and Flask answers the request as though this layer were not
+there. tests/test_token_fast_path.py holds both answers side by side.
 """
 
+import json
 import logging
 import time
 from collections.abc import Iterable
@@ -23,7 +27,7 @@ from functools import cached_property
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl
 
-from flask import Flask, Response, g
+from flask import Flask
 from itsdangerous import BadSignature
 from limits.errors import StorageError
 from sqlalchemy.exc import SQLAlchemyError
@@ -31,13 +35,16 @@ from werkzeug.exceptions import SecurityError, TooManyRequests
 from werkzeug.sansio.http import parse_cookie
 from werkzeug.wsgi import get_host
 
-from webapp.api.answers import TOKEN_PATH, token_issued
-from webapp.api.token_request import HAND_OVER, TOKEN_ENDPOINT, HandOver, token_reads
+from webapp.api.answers import TOKEN_PATH, issued_body
+from webapp.api.cors import cors_headers
+from webapp.api.token_request import HAND_OVER, TOKEN_ENDPOINT, HandOver
 from webapp.extensions import login_manager
 from webapp.login import signs_in
-from webapp.observability import request_log
+from webapp.observability import events, request_log
+from webapp.observability.metrics import metrics_of
 from webapp.protection.rate_limits import count_token_request
-from webapp.protection.security import protect
+from webapp.protection.security import protective_headers
+from webapp.services.token_reads import TokenReads
 
 if TYPE_CHECKING:
     from _typeshed.wsgi import StartResponse, WSGIApplication, WSGIEnvironment
@@ -46,6 +53,10 @@ log = logging.getLogger(__name__)
 
 # A query string with any of these is left to Werkzeug's own decoding, and to its checks.
 ESCAPES = frozenset("%+\x00")
+# Verified session cookies kept per worker; all of them are dropped when it is full.
+MAX_SESSIONS = 10_000
+
+Answer = tuple[str, list[tuple[str, str]], bytes]
 
 
 class NotPlain(Exception):
@@ -56,6 +67,8 @@ class TokenFastPath:
     def __init__(self, app: Flask, flask_wsgi_app: "WSGIApplication"):
         self.app = app
         self.flask = flask_wsgi_app
+        # Cookie header -> (login id, the time its signature was made).
+        self.sessions: dict[str, tuple[str, int]] = {}
 
     def __call__(
         self, environ: "WSGIEnvironment", start_response: "StartResponse"
@@ -66,10 +79,11 @@ class TokenFastPath:
         except Exception:  # what Flask reads more leniently (odd cookie bytes, say)
             request = None
         if request is not None:
-            with self.app.app_context():
-                response = self.answer_or_hand_over(environ, started, *request)
-            if response is not None:
-                return response(environ, start_response)
+            answer = self.answer_or_hand_over(environ, started, *request)
+            if answer is not None:
+                status, headers, body = answer
+                start_response(status, headers)
+                return [body]
         return self.flask(environ, start_response)
 
     def token_request(self, environ: "WSGIEnvironment") -> tuple[str, str | None] | None:
@@ -81,27 +95,47 @@ class TokenFastPath:
             slug = requested_slug(environ["PATH_INFO"], environ.get("QUERY_STRING", ""))
         except NotPlain:
             return None
-        try:
-            get_host(environ, self.app.config["TRUSTED_HOSTS"])
-        except SecurityError:
-            return None
-        session = self.session(environ.get("HTTP_COOKIE"))
-        if session is None or not self.signed_in_by_session_alone(session):
-            return None
-        return session["_user_id"], slug
+        if self.trusted_hosts:
+            try:
+                get_host(environ, self.trusted_hosts)
+            except SecurityError:
+                return None
+        login_id = self.login_id(environ.get("HTTP_COOKIE"))
+        return None if login_id is None else (login_id, slug)
 
-    def session(self, cookie_header: str | None) -> dict[str, Any] | None:
-        """The session as Flask's session interface would read it, or None."""
+    def login_id(self, cookie_header: str | None) -> str | None:
+        """Who the session cookie signs in, when it does so by itself; None otherwise.
+        A cookie verified once is kept with its signing time, so its next request skips
+        the signature, base64, zlib and JSON, and it still expires exactly when Flask's
+        serializer would refuse it."""
         if not cookie_header:
             return None
+        known = self.sessions.get(cookie_header)
+        if known is not None:
+            login_id, signed_at = known
+            if int(time.time()) - signed_at <= self.max_age:
+                return login_id
+        session, signed_at = self.session(cookie_header)
+        if session is None or not self.signed_in_by_session_alone(session):
+            return None
+        if len(self.sessions) >= MAX_SESSIONS:
+            self.sessions.clear()
+        login_id = session["_user_id"]
+        self.sessions[cookie_header] = (login_id, signed_at)
+        return login_id
+
+    def session(self, cookie_header: str) -> tuple[dict[str, Any] | None, int]:
+        """The session as Flask's session interface would read it, and when it was signed."""
         value = parse_cookie(cookie_header).get(self.cookie_name)  # as Flask's request does
         if not value:
-            return None
+            return None, 0
         try:
-            data = self.serializer.loads(value, max_age=self.max_age)
+            data, signed_at = self.serializer.loads(
+                value, max_age=self.max_age, return_timestamp=True
+            )
         except BadSignature:
-            return None
-        return data if isinstance(data, dict) else None
+            return None, 0
+        return (data if isinstance(data, dict) else None), int(signed_at.timestamp())
 
     def signed_in_by_session_alone(self, session: dict[str, Any]) -> bool:
         """Signed in by the session itself, with nothing Flask or Flask-Login would change
@@ -117,29 +151,36 @@ class TokenFastPath:
 
     def answer_or_hand_over(
         self, environ: "WSGIEnvironment", started: float, login_id: str, slug: str | None
-    ) -> Response | None:
-        """The token answer, made in an app context; None hands the request to Flask, with
-        what was done (HandOver) so that Flask repeats none of it."""
-        g.request_id = request_log.request_id(environ.get("HTTP_X_REQUEST_ID"))
+    ) -> Answer | None:
+        """The token answer; None hands the request to Flask, with what was done
+        (HandOver) so that Flask repeats none of it."""
+        request_id = request_log.request_id(environ.get("HTTP_X_REQUEST_ID"))
         handed = environ[HAND_OVER] = HandOver()
         try:
-            return self.answer(environ, started, login_id, slug, handed)
+            return self.answer(environ, started, request_id, login_id, slug, handed)
         except Exception:
-            log.exception("the token fast path failed; Flask answers instead")
+            log.exception(
+                "the token fast path failed; Flask answers instead",
+                extra={"request_id": request_id},
+            )
             # Flask's log lines for this request then carry the same id.
-            environ.setdefault("HTTP_X_REQUEST_ID", g.request_id)
+            environ.setdefault("HTTP_X_REQUEST_ID", request_id)
             return None
 
     def answer(
         self,
         environ: "WSGIEnvironment",
         started: float,
+        request_id: str,
         login_id: str,
         slug: str | None,
         handed: HandOver,
-    ) -> Response | None:
+    ) -> Answer | None:
         try:
-            read = token_reads().read(login_id, slug)
+            read = self.reads.reused(login_id, slug)
+            if read is None:  # a statement, and perhaps a project to load: in an app context
+                with self.app.app_context():
+                    read = self.reads.read(login_id, slug)
         except SQLAlchemyError as error:
             handed.read_error = error  # Flask answers: a 503 with its log line
             return None
@@ -153,21 +194,33 @@ class TokenFastPath:
             handed.count_error = error  # Flask answers: a 503, or the 429
             return None
         handed.counted = True
-        response = token_issued(
-            project,
-            visitor,
-            environ.get("HTTP_ORIGIN"),
-            nbf_leeway=self.app.config["TOKEN_NBF_LEEWAY"],
-        )
+        body, claims = issued_body(project, visitor, nbf_leeway=self.nbf_leeway)
+        events.count_issued(self.metrics, project.slug)
+        payload = (json.dumps(body, separators=(",", ":")) + "\n").encode()  # as jsonify
+        headers = cors_headers(environ.get("HTTP_ORIGIN"), project.allowed_origins)
+        headers["Vary"] += ", Cookie"  # as Flask's session interface adds for a session it read
         secure = environ["wsgi.url_scheme"] == "https"
-        protect(response, static=False, secure=secure)
-        response.vary.add("Cookie")  # as Flask's session interface adds for a session it read
-        path = environ["PATH_INFO"]
-        remote_addr = environ.get("REMOTE_ADDR")
-        method = environ["REQUEST_METHOD"]
-        return request_log.record(response, started, method, path, TOKEN_ENDPOINT, remote_addr)
+        answer = [
+            ("Content-Type", "application/json"),
+            ("Content-Length", str(len(payload))),
+            *headers.items(),
+            *self.protective_headers[secure],
+            (request_log.REQUEST_ID_HEADER, request_id),
+        ]
+        request_log.record(
+            self.metrics,
+            request_id,
+            started,
+            environ["REQUEST_METHOD"],
+            environ["PATH_INFO"],
+            200,
+            TOKEN_ENDPOINT,
+            environ.get("REMOTE_ADDR"),
+            events.issued_event(project.slug, visitor.public_id, claims),
+        )
+        return "200 OK", answer, payload
 
-    # Made once, where Flask makes them per request: SECRET_KEY, its fallbacks and the cookie
+    # Made once, where Flask makes them per request: SECRET_KEY, its fallbacks and the other
     # settings are read when the first token request comes, not changed afterwards.
     @cached_property
     def serializer(self) -> Any:
@@ -181,6 +234,32 @@ class TokenFastPath:
     @cached_property
     def max_age(self) -> int:
         return int(self.app.permanent_session_lifetime.total_seconds())
+
+    @cached_property
+    def trusted_hosts(self) -> list[str] | None:
+        return self.app.config["TRUSTED_HOSTS"]
+
+    @cached_property
+    def nbf_leeway(self) -> int:
+        return int(self.app.config["TOKEN_NBF_LEEWAY"])
+
+    @cached_property
+    def reads(self) -> TokenReads:
+        reads: TokenReads = self.app.extensions["token_reads"]
+        return reads
+
+    @cached_property
+    def metrics(self) -> Any:
+        return metrics_of(self.app)
+
+    @cached_property
+    def protective_headers(self) -> dict[bool, list[tuple[str, str]]]:
+        """By whether the request came over HTTPS."""
+        max_age = self.app.config["HSTS_MAX_AGE"]
+        return {
+            secure: protective_headers(static=False, secure=secure, hsts_max_age=max_age)
+            for secure in (False, True)
+        }
 
 
 def bodiless(environ: "WSGIEnvironment") -> bool:

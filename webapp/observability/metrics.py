@@ -8,6 +8,7 @@ answers. Without it, each app counts in its own registry.
 import hmac
 import os
 from ipaddress import IPv4Address, IPv6Address, ip_address
+from typing import Any
 
 from flask import Blueprint, Flask, Response, abort, current_app, request
 from prometheus_client import (
@@ -23,6 +24,25 @@ from prometheus_client import (
 from webapp.config_checks import metrics_networks
 
 bp = Blueprint("metrics", __name__)
+# Labels are bounded (slugs, endpoints); this bounds the kept children all the same.
+MAX_CHILDREN = 10_000
+
+
+class Children:
+    """A metric's labelled children, made once: `labels()` checks and locks on every call,
+    which the token path would pay twice per request."""
+
+    def __init__(self, metric: Any):
+        self.metric = metric
+        self.made: dict[tuple[str, ...], Any] = {}
+
+    def __call__(self, *labels: str) -> Any:
+        child = self.made.get(labels)
+        if child is None:
+            if len(self.made) >= MAX_CHILDREN:
+                self.made.clear()
+            child = self.made[labels] = self.metric.labels(*labels)
+        return child
 
 
 class Metrics:
@@ -59,6 +79,9 @@ class Metrics:
             ["endpoint"],
             registry=self.registry,
         )
+
+        self.issued_in = Children(self.tokens_issued)
+        self.duration_of = Children(self.request_duration)
 
     def exposition(self) -> bytes:
         if self.multiprocess:

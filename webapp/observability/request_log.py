@@ -8,7 +8,8 @@ import uuid
 
 from flask import Flask, Response, current_app, g, request
 
-from webapp.observability.metrics import metrics_of
+from webapp.observability import events
+from webapp.observability.metrics import Metrics, metrics_of
 
 REQUEST_ID_HEADER = "X-Request-ID"
 # An incoming id is kept only when it cannot forge a log line or fill one.
@@ -32,42 +33,55 @@ def finish_request(response: Response) -> Response:
     started = g.get("request_started")
     if started is None:  # a hook before ours answered; nothing was measured
         return response
-    endpoint = request.endpoint or "none"
-    path = loggable_path() if log.isEnabledFor(logging.INFO) else ""
-    return record(response, started, request.method, path, endpoint, request.remote_addr)
+    response.headers[REQUEST_ID_HEADER] = g.request_id
+    record(
+        metrics_of(current_app),
+        g.request_id,
+        started,
+        request.method,
+        loggable_path() if log.isEnabledFor(logging.INFO) else "",
+        response.status_code,
+        request.endpoint or "none",
+        request.remote_addr,
+        g.pop(events.REQUEST_EVENT, None),
+    )
+    return response
 
 
 def record(
-    response: Response,
+    metrics: Metrics,
+    request_id: str,
     started: float,
     method: str,
     path: str,
+    status: int,
     endpoint: str,
     remote_addr: str | None,
-) -> Response:
-    """The request's id header, histogram and log line (the token fast path calls this too,
-    in an app context whose `g.request_id` is set)."""
+    event: events.Event | None = None,
+) -> None:
+    """The request's histogram and its one log line (the token fast path calls this too).
+    A request that issued a token writes one line, the token's, with the request's fields:
+    two lines would say one thing twice, at twice the cost on the busiest path."""
     seconds = time.perf_counter() - started
-    response.headers[REQUEST_ID_HEADER] = g.request_id
-    metrics_of(current_app).request_duration.labels(endpoint).observe(seconds)
-    if log.isEnabledFor(logging.INFO):
-        milliseconds = round(seconds * 1000, 2)
-        log.info(
-            "%s %s %s %.2fms",
-            method,
-            path,
-            response.status_code,
-            milliseconds,
-            extra={
-                "method": method,
-                "path": path,
-                "status": response.status_code,
-                "duration_ms": milliseconds,
-                "endpoint": endpoint,
-                "remote_addr": remote_addr,
-            },
-        )
-    return response
+    metrics.duration_of(endpoint).observe(seconds)
+    logger = events.tokens_log if event is not None else log
+    if not logger.isEnabledFor(logging.INFO):
+        return
+    milliseconds = round(seconds * 1000, 2)
+    message = f"{method} {path} {status} {milliseconds:.2f}ms"
+    fields = {
+        "request_id": request_id,
+        "method": method,
+        "path": path,
+        "status": status,
+        "duration_ms": milliseconds,
+        "endpoint": endpoint,
+        "remote_addr": remote_addr,
+    }
+    if event is not None:
+        message = f"{event.message} ({message})"
+        fields.update(event.fields)
+    logger.info(message, extra=fields)
 
 
 def loggable_path() -> str:

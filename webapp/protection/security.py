@@ -52,18 +52,24 @@ def add_protective_headers(response: Response) -> Response:
 
 
 def protect(response: Response, *, static: bool, secure: bool) -> Response:
-    """The headers every answer carries (the token fast path calls this too)."""
-    for name, value in PROTECTIVE_HEADERS.items():
+    """The headers every answer carries, where the view has not set its own."""
+    max_age = current_app.config["HSTS_MAX_AGE"]
+    for name, value in protective_headers(static=static, secure=secure, hsts_max_age=max_age):
         response.headers.setdefault(name, value)
+    return response
+
+
+def protective_headers(*, static: bool, secure: bool, hsts_max_age: int) -> list[tuple[str, str]]:
+    """What `protect` adds; the token fast path, which makes no Response, writes them itself."""
+    headers = list(PROTECTIVE_HEADERS.items())
     # Pages are personal (a session, a CSRF token, a test token, a setup code), so none is
     # kept by the browser or a shared cache; only the static files may be.
-    if not static and "Cache-Control" not in response.headers:
-        response.headers["Cache-Control"] = "no-store"
+    if not static:
+        headers.append(("Cache-Control", "no-store"))
     # HSTS means nothing over plain HTTP, so it is only sent on secure requests.
-    max_age = current_app.config["HSTS_MAX_AGE"]
-    if max_age and secure:
-        response.headers.setdefault("Strict-Transport-Security", f"max-age={max_age}")
-    return response
+    if hsts_max_age and secure:
+        headers.append(("Strict-Transport-Security", f"max-age={hsts_max_age}"))
+    return headers
 
 
 def init_app(app: Flask) -> None:

@@ -115,6 +115,14 @@ class TokenReads:
         self._reads: dict[tuple[str | None, str | None], TokenRead] = {}
         self._issuers: dict[int, TokenProject] = {}
 
+    def reused(self, login_id: str | None, slug: str | None) -> TokenRead | None:
+        """The read for `login_id` and `slug` if it is young enough to reuse, else None:
+        `read` without a statement, which needs no app context."""
+        read = self._reads.get((login_id, slug))
+        if read is not None and self._clock() < read.expires:
+            return read
+        return None
+
     def read(self, login_id: str | None, slug: str | None) -> TokenRead:
         """The visitor (None when nobody is, or no longer, signed in as `login_id`) and the
         project, as read at most REUSE_SECONDS ago."""
