@@ -7,6 +7,7 @@ import dataclasses
 import http.cookiejar
 import os
 import re
+import socket
 import threading
 import urllib.error
 import urllib.parse
@@ -256,3 +257,10 @@ def seed_for_servers(app: Flask, *users: User) -> None:
     saved(app, project)
     with app.app_context():
         db.engine.dispose()  # the servers are other processes; keep no connection open
+
+
+def closed_port() -> int:
+    """A loopback port nothing listens on (it was free a moment ago)."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]

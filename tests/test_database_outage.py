@@ -13,6 +13,7 @@ from helpers import (
     PASSWORD,
     PASSWORD_HASH,
     app_settings,
+    metric_value,
     seed_for_servers,
     using_postgresql,
 )
@@ -79,38 +80,62 @@ def wait_until_healthy(visitor: Visitor) -> None:
     raise AssertionError(f"{visitor.base_url} did not recover: {visitor.get('/healthz').text}")
 
 
-def test_instances_answer_503_while_the_database_is_away_and_recover_alone(tmp_path):
+def test_known_visitors_keep_getting_tokens_while_the_database_is_away(tmp_path):
+    """Instance a keeps serving a visitor it read before the outage (TOKEN_STALE_IF_ERROR,
+    300 s by default); instance b has it off. Everything else answers 503 on both, and both
+    recover alone when the database is back."""
     with throwaway_cluster() as cluster:
         app = create_app(app_settings(cluster.url), instance_path=str(tmp_path / "instance"))
-        seed_for_servers(app, User(email="user@example.com", password_hash=PASSWORD_HASH))
+        seed_for_servers(
+            app,
+            User(email="user@example.com", password_hash=PASSWORD_HASH),
+            User(email="late@example.com", password_hash=PASSWORD_HASH),
+        )
         settings = instance_settings(cluster.url)
         with (
             production_server(settings, tmp_path / "a.log", workers=1) as instance_a,
-            production_server(settings, tmp_path / "b.log", workers=1) as instance_b,
+            production_server(
+                {**settings, "FLASK_TOKEN_STALE_IF_ERROR": "0"}, tmp_path / "b.log", workers=1
+            ) as instance_b,
         ):
             user = Visitor(instance_a)
             assert user.sign_in("user@example.com", PASSWORD).status == 302
-            instances = [user.at(instance_a), user.at(instance_b)]
-            for visitor in instances:
+            late = Visitor(instance_a)  # signed in, but asks for no token before the outage
+            assert late.sign_in("late@example.com", PASSWORD).status == 302
+            kept, off = user.at(instance_a), user.at(instance_b)
+            for visitor in (kept, off):
                 assert visitor.get("/auth/authorize?project=demo").status == 200
 
             cluster.stop()
-            # The token path may reuse what it read for up to REUSE_SECONDS (issue 10's
-            # freshness rule); after that, every answer must say the database is away.
+            # Past the reuse rule (issue 10): from here on every answer needs the database.
             time.sleep(REUSE_SECONDS + 0.2)
-            for visitor in instances:
-                for _ in range(2):  # a pooled connection that died, then a new one refused
-                    assert_database_unavailable(visitor)
-
-            cluster.start()
-            for visitor in instances:
-                wait_until_healthy(visitor)
-                token = visitor.get("/auth/authorize?project=demo")
+            for _ in range(3):
+                token = kept.get("/auth/authorize?project=demo")
                 assert token.status == 200, token.text
                 assert token.json()["success"] is True
+            assert_database_unavailable(off)
+            refused = late.get("/auth/authorize?project=demo")
+            assert refused.status == 503, refused.text
+            assert kept.get("/healthz").status == 503
+            assert kept.get("/", Accept="text/html").status == 503
+            stale = metric_value(
+                kept.get("/metrics").text, "webapp_tokens_served_stale_total", project="demo"
+            )
+            assert stale == 3
 
-    for log in ("a.log", "b.log"):
-        text = (tmp_path / log).read_text()
+            cluster.start()
+            for visitor in (kept, off):
+                wait_until_healthy(visitor)
+            time.sleep(REUSE_SECONDS)  # a failed read is tried again a second later at most
+            for visitor in (kept, off):
+                token = visitor.get("/auth/authorize?project=demo")
+                assert token.status == 200, token.text
+            assert late.get("/auth/authorize?project=demo").status == 200
+
+    a_log, b_log = ((tmp_path / log).read_text() for log in ("a.log", "b.log"))
+    assert a_log.count("from a kept read: the database cannot be reached") == 3
+    assert "from a kept read" not in b_log
+    for text in (a_log, b_log):
         assert "database unavailable" in text
         assert "Traceback" not in text
 

@@ -6,7 +6,7 @@ import sqlalchemy as sa
 from helpers import app_settings
 
 from webapp import create_app
-from webapp.errors import database_unreachable
+from webapp.models.reachability import database_unreachable
 
 POSTGRESQL = "postgresql+psycopg://app@db.internal/issuer"
 

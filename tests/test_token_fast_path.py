@@ -5,14 +5,13 @@ Each request is sent twice: through the app (fast path first) and straight to Fl
 WSGI app; Flask's `request_started` signal tells which of the two answered."""
 
 import re
-import socket
 import time
 from contextlib import contextmanager
 
 import jwt
 import pytest
 from flask import request_started
-from helpers import HS256_KEY, PASSWORD, Forms
+from helpers import HS256_KEY, PASSWORD, Forms, closed_port
 from werkzeug.test import Client
 
 from webapp.extensions import db
@@ -336,9 +335,3 @@ def test_a_limit_storage_that_is_away_gets_flasks_503(make_app, make_user, make_
     assert len(dispatched) == 1
     assert response.status_code == 503
     assert response.get_json()["success"] is False
-
-
-def closed_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]

@@ -6,7 +6,7 @@ import time
 import jwt
 import pytest
 import sqlalchemy as sa
-from helpers import using_postgresql
+from helpers import closed_port, using_postgresql
 
 from webapp.extensions import db
 from webapp.models import Project, User
@@ -167,3 +167,101 @@ def test_a_connection_the_database_dropped_is_retried(
     engine.dispose()
     time.sleep(1.1)  # the read has expired: the next request must use the dropped connection
     assert client.get("/auth/authorize?project=demo").status_code == 200
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+@pytest.fixture
+def outage(app, make_project, make_user, database_url):
+    """TokenReads on the suite's database that, once `go_away()` is called, reads from a
+    PostgreSQL server that refuses every connection (nothing listens on its port)."""
+    from webapp.services.token_reads import TokenReads
+
+    make_project("demo")
+    user = make_user()
+    away = sa.create_engine(f"postgresql+psycopg://postgres@127.0.0.1:{closed_port()}/webapp")
+    attempts: list[None] = []
+    sa.event.listen(away, "do_connect", lambda *_args: attempts.append(None))
+    here = sa.create_engine(database_url)
+    engines = [here]
+    clock = Clock()
+
+    class Outage:
+        login_id = user.get_id()
+
+        def __init__(self) -> None:
+            self.reads = self.new_reads(stale_if_error=300)
+            self.clock, self.attempts = clock, attempts
+
+        def new_reads(self, stale_if_error: int) -> TokenReads:
+            return TokenReads(lambda: engines[-1], clock, stale_if_error=stale_if_error)
+
+        def go_away(self, *others: TokenReads) -> None:
+            engines.append(away)
+            for reads in (self.reads, *others):
+                reads.dispose()
+
+        def come_back(self) -> None:
+            engines.pop()
+            self.reads.dispose()
+
+    with app.app_context():
+        yield Outage()
+    away.dispose()
+    here.dispose()
+
+
+def test_a_visitor_read_before_an_outage_is_served_from_that_read(outage):
+    known = outage.reads.read(outage.login_id, "demo")
+    assert known.visitor is not None and not known.stale
+    outage.go_away()
+    outage.clock.now += 60
+    kept = outage.reads.read(outage.login_id, "demo")
+    assert kept.stale and kept.visitor == known.visitor and kept.project is known.project
+    assert len(outage.attempts) == 1
+    # The database failed: for a second, a visitor with a kept read does not wait for it.
+    outage.clock.now += 0.5
+    assert outage.reads.read(outage.login_id, "demo").stale
+    assert len(outage.attempts) == 1
+    outage.clock.now += 1
+    assert outage.reads.read(outage.login_id, "demo").stale
+    assert len(outage.attempts) == 2
+
+
+def test_nobody_else_is_served_and_nothing_older_than_the_setting(outage):
+    outage.reads.read(outage.login_id, "demo")
+    outage.go_away()
+    outage.clock.now += 10
+    with pytest.raises(sa.exc.OperationalError):  # never read: today's 503
+        outage.reads.read("someone-else:1", "demo")
+    with pytest.raises(sa.exc.OperationalError):  # another project: never read either
+        outage.reads.read(outage.login_id, None)
+    outage.clock.now += 300  # 310 s since the read
+    with pytest.raises(sa.exc.OperationalError):
+        outage.reads.read(outage.login_id, "demo")
+
+
+def test_once_the_database_is_back_reads_are_fresh_again(outage):
+    outage.reads.read(outage.login_id, "demo")
+    outage.go_away()
+    outage.clock.now += 2
+    assert outage.reads.read(outage.login_id, "demo").stale
+    outage.come_back()
+    outage.clock.now += 1  # past the second without trying: the database is tried again
+    read = outage.reads.read(outage.login_id, "demo")
+    assert not read.stale and read.visitor is not None
+
+
+def test_a_setting_of_zero_serves_nothing_kept(outage):
+    reads = outage.new_reads(stale_if_error=0)
+    reads.read(outage.login_id, "demo")
+    outage.go_away(reads)
+    outage.clock.now += 2
+    with pytest.raises(sa.exc.OperationalError):
+        reads.read(outage.login_id, "demo")

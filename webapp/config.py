@@ -36,6 +36,8 @@ DEFAULTS: dict[str, Any] = {
     "DEPLOYMENT": "production",
     "REGISTRATION_OPEN": True,
     "TOKEN_NBF_LEEWAY": 30,
+    # Seconds a visitor's last read may serve tokens while the database cannot be reached.
+    "TOKEN_STALE_IF_ERROR": 300,
     "TRUSTED_PROXIES": 0,
     "SESSION_COOKIE_SAMESITE": "Lax",
     "REMEMBER_COOKIE_SAMESITE": "Lax",

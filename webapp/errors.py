@@ -8,6 +8,7 @@ from sqlalchemy.exc import TimeoutError as PoolTimeout
 from werkzeug.exceptions import HTTPException, ServiceUnavailable
 
 from webapp.extensions import db
+from webapp.models.reachability import database_unreachable
 
 # Paths whose callers read JSON, whatever their Accept header says.
 JSON_BLUEPRINTS = {"api", "ops"}
@@ -46,25 +47,6 @@ def handle_http_error(error: HTTPException) -> ResponseReturnValue:
     # Keep the headers the error carries for the client, such as Allow on a 405.
     headers = [(key, value) for key, value in error.get_headers() if key != "Content-Type"]
     return response, error.code or 500, headers
-
-
-# SQLite's primary result codes for a database that is busy or cannot be opened or written.
-SQLITE_UNAVAILABLE = {5: "BUSY", 6: "LOCKED", 10: "IOERR", 13: "FULL", 14: "CANTOPEN"}
-
-
-def database_unreachable(error: OperationalError | PoolTimeout) -> bool:
-    """Whether the error says the database is away, not that a query is wrong: SQLite reports
-    "no such column" as an OperationalError too, and that is a bug, a 500."""
-    if isinstance(error, PoolTimeout) or error.connection_invalidated:
-        return True
-    cause = error.orig
-    sqlite_code = getattr(cause, "sqlite_errorcode", None)
-    if sqlite_code is not None:
-        return sqlite_code & 0xFF in SQLITE_UNAVAILABLE
-    # psycopg: no SQLSTATE when it could not connect or lost the connection; class 08 is
-    # "connection exception", 57P01-57P03 a server shutting down or starting up.
-    sqlstate = getattr(cause, "sqlstate", None)
-    return sqlstate is None or sqlstate.startswith("08") or sqlstate in {"57P01", "57P02", "57P03"}
 
 
 def database_unavailable(error: OperationalError | PoolTimeout) -> ResponseReturnValue:

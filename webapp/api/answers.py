@@ -58,12 +58,17 @@ def answer_for(
 
 
 def token_issued(
-    project: TokenProject, visitor: TokenVisitor | User, origin: str | None, *, nbf_leeway: int
+    project: TokenProject,
+    visitor: TokenVisitor | User,
+    origin: str | None,
+    *,
+    nbf_leeway: int,
+    stale: bool = False,
 ) -> Response:
     """A token for `visitor`, logged and counted, in the answer the vendor's SDK reads.
     Raises ProjectCannotSign (before anything is logged) when the project cannot sign."""
     body, claims = issued_body(project, visitor, nbf_leeway=nbf_leeway)
-    events.token_issued(project.slug, visitor.public_id, claims)
+    events.token_issued(project.slug, visitor.public_id, claims, stale=stale)
     return answer_for(origin, 200, body, project.allowed_origins)
 
 

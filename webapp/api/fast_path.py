@@ -195,7 +195,7 @@ class TokenFastPath:
             return None
         handed.counted = True
         body, claims = issued_body(project, visitor, nbf_leeway=self.nbf_leeway)
-        events.count_issued(self.metrics, project.slug)
+        events.count_issued(self.metrics, project.slug, stale=read.stale)
         payload = (json.dumps(body, separators=(",", ":")) + "\n").encode()  # as jsonify
         headers = cors_headers(environ.get("HTTP_ORIGIN"), project.allowed_origins)
         headers["Vary"] += ", Cookie"  # as Flask's session interface adds for a session it read
@@ -216,7 +216,7 @@ class TokenFastPath:
             200,
             TOKEN_ENDPOINT,
             environ.get("REMOTE_ADDR"),
-            events.issued_event(project.slug, visitor.public_id, claims),
+            events.issued_event(project.slug, visitor.public_id, claims, stale=read.stale),
         )
         return "200 OK", answer, payload
 

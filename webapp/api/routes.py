@@ -62,6 +62,7 @@ def authorize(slug: str | None = None) -> Response:
             current_user,
             request.headers.get("Origin"),
             nbf_leeway=current_app.config["TOKEN_NBF_LEEWAY"],
+            stale=token_request.served_stale(),
         )
     except ProjectCannotSign as error:
         refused(

@@ -77,6 +77,11 @@ def token_visitor(login_id: str) -> TokenVisitor | None:
     return read_for(login_id).visitor
 
 
+def served_stale() -> bool:
+    """Whether this request's read was kept from before the database became unreachable."""
+    return any(read.stale for read in g.get("token_reads", {}).values())
+
+
 def requested_project() -> TokenProject | None:
     """The enabled project the request names, from the read the user loader made when
     someone is signed in, else from a read of its own."""
@@ -95,7 +100,9 @@ def forget_reads_after_commit(_session: Any) -> None:
 
 def init_app(app: Flask) -> None:
     app.extensions["token_reads"] = TokenReads(
-        lambda: read_engine(db.engine, app.config["SQLALCHEMY_ENGINE_OPTIONS"]), monotonic
+        lambda: read_engine(db.engine, app.config["SQLALCHEMY_ENGINE_OPTIONS"]),
+        monotonic,
+        stale_if_error=app.config["TOKEN_STALE_IF_ERROR"],
     )
     if not sa.event.contains(sa.orm.Session, "after_commit", forget_reads_after_commit):
         sa.event.listen(sa.orm.Session, "after_commit", forget_reads_after_commit)

@@ -23,42 +23,51 @@ REQUEST_EVENT = "token_event"
 
 @dataclass(frozen=True)
 class Event:
-    """A line of `tokens_log` at INFO, not yet written."""
+    """A line of `tokens_log`, not yet written."""
 
     message: str
     fields: dict[str, Any]
+    level: int = logging.INFO
 
 
-def token_issued(project_slug: str, user_public_id: str, claims: dict[str, Any]) -> None:
+def token_issued(
+    project_slug: str, user_public_id: str, claims: dict[str, Any], *, stale: bool = False
+) -> None:
     """Counts a token and logs it: on its request's own line when it was asked for in a
-    request (request_log writes one line per token request), else alone (the CLI)."""
-    metrics_of(current_app).issued_in(project_slug).inc()
-    if not tokens_log.isEnabledFor(logging.INFO):
-        return
-    event = issued_event(project_slug, user_public_id, claims)
+    request (request_log writes one line per token request), else alone (the CLI). `stale`:
+    issued from a read kept while the database could not be reached."""
+    count_issued(metrics_of(current_app), project_slug, stale=stale)
+    event = issued_event(project_slug, user_public_id, claims, stale=stale)
     if has_request_context():
         setattr(g, REQUEST_EVENT, event)
-    else:
-        tokens_log.info(event.message, extra=event.fields)
+    elif tokens_log.isEnabledFor(event.level):
+        tokens_log.log(event.level, event.message, extra=event.fields)
 
 
-def count_issued(metrics: Metrics, project_slug: str) -> None:
+def count_issued(metrics: Metrics, project_slug: str, *, stale: bool = False) -> None:
     """The token fast path's half of `token_issued`; it writes `issued_event` itself."""
     metrics.issued_in(project_slug).inc()
+    if stale:
+        metrics.stale_in(project_slug).inc()
 
 
-def issued_event(project_slug: str, user_public_id: str, claims: dict[str, Any]) -> Event:
+def issued_event(
+    project_slug: str, user_public_id: str, claims: dict[str, Any], *, stale: bool = False
+) -> Event:
     jti, exp = claims["jti"], claims["exp"]
-    return Event(
-        f"token issued: project {project_slug}, user {user_public_id}, jti {jti}, exp {exp}",
-        {
-            "outcome": "issued",
-            "project": project_slug,
-            "user_id": user_public_id,
-            "jti": jti,
-            "exp": exp,
-        },
-    )
+    message = f"token issued: project {project_slug}, user {user_public_id}, jti {jti}, exp {exp}"
+    fields = {
+        "outcome": "issued",
+        "project": project_slug,
+        "user_id": user_public_id,
+        "jti": jti,
+        "exp": exp,
+    }
+    if not stale:
+        return Event(message, fields)
+    # Ops should see an outage's tokens at the level they watch, not only in the metrics.
+    message += ", from a kept read: the database cannot be reached"
+    return Event(message, {**fields, "stale": True}, logging.WARNING)
 
 
 def token_refused(

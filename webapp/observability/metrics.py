@@ -67,6 +67,13 @@ class Metrics:
             ["project", "reason"],
             registry=self.registry,
         )
+        self.tokens_served_stale = Counter(
+            "webapp_tokens_served_stale",
+            "Tokens issued from a read kept while the database could not be reached "
+            "(TOKEN_STALE_IF_ERROR), by project; counted in webapp_tokens_issued too.",
+            ["project"],
+            registry=self.registry,
+        )
         self.sign_ins = Counter(
             "webapp_sign_ins",
             "Sign-in attempts by outcome.",
@@ -81,6 +88,7 @@ class Metrics:
         )
 
         self.issued_in = Children(self.tokens_issued)
+        self.stale_in = Children(self.tokens_served_stale)
         self.duration_of = Children(self.request_duration)
 
     def exposition(self) -> bytes:

@@ -39,7 +39,7 @@ def finish_request(response: Response) -> Response:
         g.request_id,
         started,
         request.method,
-        loggable_path() if log.isEnabledFor(logging.INFO) else "",
+        loggable_path(),
         response.status_code,
         request.endpoint or "none",
         request.remote_addr,
@@ -64,8 +64,8 @@ def record(
     two lines would say one thing twice, at twice the cost on the busiest path."""
     seconds = time.perf_counter() - started
     metrics.duration_of(endpoint).observe(seconds)
-    logger = events.tokens_log if event is not None else log
-    if not logger.isEnabledFor(logging.INFO):
+    logger, level = (events.tokens_log, event.level) if event else (log, logging.INFO)
+    if not logger.isEnabledFor(level):
         return
     milliseconds = round(seconds * 1000, 2)
     message = f"{method} {path} {status} {milliseconds:.2f}ms"
@@ -81,7 +81,7 @@ def record(
     if event is not None:
         message = f"{event.message} ({message})"
         fields.update(event.fields)
-    logger.info(message, extra=fields)
+    logger.log(level, message, extra=fields)
 
 
 def loggable_path() -> str:

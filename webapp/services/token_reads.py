@@ -15,19 +15,21 @@ SQLite hands a deleted row's id to the next one, and a recreated project starts 
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
 
 from webapp.models import Project, User
+from webapp.models.reachability import database_unreachable
 from webapp.secret_box import secret_box
 from webapp.services.tokens import IssuedToken, ProjectCannotSign, ProjectIssuer, project_issuer
 
 REUSE_SECONDS = 1.0
-# Bounds that keep a worker's memory flat whatever the number of visitors and projects.
-MAX_READS = 10_000
+# Bounds that keep a worker's memory flat whatever the number of visitors and projects; the
+# reads are kept for an outage (TOKEN_STALE_IF_ERROR), the oldest dropped first.
+MAX_READS = 50_000
 MAX_ISSUERS = 20_000
 
 USER_COLUMNS = ("public_id", "session_version", "is_active", "locale")
@@ -84,7 +86,9 @@ class TokenProject:
 class TokenRead:
     visitor: TokenVisitor | None
     project: TokenProject | None
-    expires: float  # time.monotonic() after which it is read again
+    read_at: float  # time.monotonic() when it was read
+    generation: int  # TokenReads' generation then
+    stale: bool = False  # served because the database could not be reached
 
 
 def token_statement(by_slug: bool) -> sa.Select[Any]:
@@ -105,42 +109,77 @@ STATEMENTS = {True: token_statement(by_slug=True), False: token_statement(by_slu
 
 
 class TokenReads:
-    """One per app: its read engine, its reused reads and its project issuers."""
+    """One per app: its read engine, its reused reads and its project issuers.
 
-    def __init__(self, make_engine: Callable[[], sa.Engine], clock: Callable[[], float]):
+    A read is reused for REUSE_SECONDS. After that it is read again, but it is kept: when
+    the database cannot be reached, a read at most `stale_if_error` seconds old is served
+    instead (marked `stale`), because while the database is away nobody can change a user
+    or a project either, so the last state read is the newest anyone could have written.
+    Once a read has failed so, visitors with such a read are served from it without trying
+    the database for REUSE_SECONDS: a database that hangs makes one request wait per
+    second, not every request."""
+
+    def __init__(
+        self,
+        make_engine: Callable[[], sa.Engine],
+        clock: Callable[[], float],
+        stale_if_error: float = 0,
+    ):
         self._make_engine = make_engine
         self._engine: sa.Engine | None = None
         self._lock = threading.Lock()
+        self._keeping = threading.Lock()  # evicting iterates the reads: one writer at a time
         self._clock = clock
+        self._stale_if_error = stale_if_error
         self._reads: dict[tuple[str | None, str | None], TokenRead] = {}
         self._issuers: dict[int, TokenProject] = {}
+        self._generation = 0  # one more at each write of this process: its reads are old
+        self._unreachable_until = 0.0
 
     def reused(self, login_id: str | None, slug: str | None) -> TokenRead | None:
         """The read for `login_id` and `slug` if it is young enough to reuse, else None:
         `read` without a statement, which needs no app context."""
         read = self._reads.get((login_id, slug))
-        if read is not None and self._clock() < read.expires:
+        if read is not None and self.fresh(read, self._clock()):
             return read
         return None
 
     def read(self, login_id: str | None, slug: str | None) -> TokenRead:
         """The visitor (None when nobody is, or no longer, signed in as `login_id`) and the
-        project, as read at most REUSE_SECONDS ago."""
+        project, as read at most REUSE_SECONDS ago, or, with the database away, at most
+        `stale_if_error` seconds ago."""
         key = (login_id, slug)
         now = self._clock()
-        read = self._reads.get(key)
-        if read is not None and now < read.expires:
-            return read
-        row = self.fetch(login_id, slug)
-        read = TokenRead(visitor(row, login_id), self.project(row), now + REUSE_SECONDS)
-        if len(self._reads) >= MAX_READS:
-            self._reads.clear()  # all of them are at most a second old: nothing of value lost
-        self._reads[key] = read
+        kept = self._reads.get(key)
+        if kept is not None and self.fresh(kept, now):
+            return kept
+        servable = kept if kept is not None and now - kept.read_at <= self._stale_if_error else None
+        if servable is not None and now < self._unreachable_until:
+            return replace(servable, stale=True)
+        try:
+            row = self.fetch(login_id, slug)
+        except sa.exc.SQLAlchemyError as error:
+            if servable is None or not database_unreachable(error):
+                raise
+            # Tried again a second later at the soonest: one waits, not every request.
+            self._unreachable_until = self._clock() + REUSE_SECONDS
+            return replace(servable, stale=True)
+        read = TokenRead(visitor(row, login_id), self.project(row), now, self._generation)
+        with self._keeping:
+            # Re-inserted last, so the reads least recently made are the first to go.
+            if self._reads.pop(key, None) is None and len(self._reads) >= MAX_READS:
+                del self._reads[next(iter(self._reads))]
+            self._reads[key] = read
+        self._unreachable_until = 0.0
         return read
 
+    def fresh(self, read: TokenRead, now: float) -> bool:
+        return read.generation == self._generation and now < read.read_at + REUSE_SECONDS
+
     def forget_reads(self) -> None:
-        """This process wrote to the database: its own next requests read again."""
-        self._reads.clear()
+        """This process wrote to the database: its own next requests read again (what it
+        read stays, for an outage)."""
+        self._generation += 1
 
     def fetch(self, login_id: str | None, slug: str | None) -> sa.Row[Any]:
         public_id = login_id.partition(":")[0] if login_id else None
@@ -188,8 +227,11 @@ class TokenReads:
         return self._engine
 
     def dispose(self) -> None:
-        if self._engine is not None:
-            self._engine.dispose()
+        """Close the read engine's connections; the next read makes a new engine."""
+        with self._lock:
+            engine, self._engine = self._engine, None
+        if engine is not None:
+            engine.dispose()
 
 
 def visitor(row: sa.Row[Any], login_id: str | None) -> TokenVisitor | None:
