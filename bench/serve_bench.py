@@ -127,8 +127,14 @@ with app.app_context():
 
 
 @contextmanager
-def running(command: list[str], port: int, environment: dict[str, str], log: Path) -> Iterator:
-    """The server in its own process group, answering /ping; stopped with SIGTERM (then
+def running(
+    command: list[str],
+    port: int,
+    environment: dict[str, str],
+    log: Path,
+    ready_path: str = "/ping",
+) -> Iterator:
+    """The server in its own process group, answering `ready_path`; stopped with SIGTERM (then
     SIGKILL) when done. Waiting for readiness first matters: a server stopped while its
     workers still start may never exit."""
     with log.open("ab") as output:
@@ -137,7 +143,7 @@ def running(command: list[str], port: int, environment: dict[str, str], log: Pat
         )
     try:
         deadline = time.monotonic() + 90
-        while not answers(f"http://127.0.0.1:{port}/ping"):
+        while not answers(f"http://127.0.0.1:{port}{ready_path}"):
             if process.poll() is not None or time.monotonic() > deadline:
                 raise SystemExit(f"{command[0]} did not start; see {log}")
             time.sleep(0.3)

@@ -1,5 +1,5 @@
-"""The token path over real HTTP (issue 10): `make serve`'s server and the vendor's Node
-template stand-in, driven by wrk from the same machine, in one run.
+"""The token path over real HTTP (issues 10 and 16): `make serve`'s server and the vendor's
+Node template as it ships, driven by wrk from the same machine, in one run.
 
     python bench/token_bench.py [--database-url URL] [--duration 10] [--rounds 2]
         [--rss-requests 1000000] [--results bench/RESULTS.md]
@@ -8,13 +8,15 @@ Cases, interleaved in every round, each figure the median over the rounds:
   ping        GET /ping on the server: the framework's ceiling;
   HS256 …     GET /auth/authorize?project=… signed in (10 users, 3 projects);
   large       the HS256 case at 100,000 users and 10,000 projects (a second database);
-  node        the Node/Express template stand-in (bench/node_template, installed with npm);
+  node        the vendor's Node/Express template as it ships (bench/node_template: its code
+              path and its locked versions, installed with `npm ci`; refused if they differ);
 and, in this process, PyJWT's encode of the same claims in a loop (the signing ceiling) and
 the SQL statements per token request (counted by SQLAlchemy's events through the test client).
 Then a long run on the HS256 case samples each worker's RSS until --rss-requests are served.
 """
 
 import argparse
+import json
 import os
 import platform
 import shutil
@@ -32,6 +34,7 @@ from serve_bench import cpu_seconds, free_port, peak_rss_mib, process_tree, runn
 BENCH = Path(__file__).resolve().parent
 SMALL, LARGE = (10, 3), (100_000, 10_000)  # (users, projects)
 VISITORS = 10_000  # the `visitors` case: each request from the next of these users
+TOKEN_PATH = "/auth/authorize"
 
 # wrk sends each request with the next visitor's cookie (each thread from its own place).
 VISITORS_LUA = """
@@ -108,18 +111,34 @@ def prepare(url: str, size: tuple[int, int]) -> dict[str, str]:
     return environment
 
 
-def node_template(work: Path) -> tuple[list[str], dict[str, str], int]:
-    """The stand-in, installed from npm into the work folder."""
+def node_template(work: Path) -> tuple[list[str], dict[str, str], int, str]:
+    """The vendor's template, installed from its committed lock file (`npm ci`) into the work
+    folder; refused unless the installed versions are the pinned ones."""
     folder = work / "node_template"
-    shutil.copytree(BENCH / "node_template", folder)
+    shutil.copytree(BENCH / "node_template", folder, ignore=shutil.ignore_patterns("node_modules"))
     subprocess.run(
-        ["npm", "install", "--no-audit", "--no-fund", "--loglevel=error"],
+        ["npm", "ci", "--no-audit", "--no-fund", "--loglevel=error"],
         cwd=folder,
         check=True,
         capture_output=True,
     )
+    pinned = json.loads((folder / "package.json").read_text())["dependencies"]
+    installed = {
+        name: json.loads((folder / "node_modules" / name / "package.json").read_text())["version"]
+        for name in pinned
+    }
+    if installed != pinned:
+        raise SystemExit(f"the Node template must run {pinned}, not {installed}: refusing to bench")
+    node = subprocess.run(["node", "--version"], capture_output=True, text=True, check=True)
+    versions = ", ".join(f"{name} {version}" for name, version in pinned.items())
     port = free_port()
-    return ["node", str(folder / "server.js")], {**os.environ, "PORT": str(port)}, port
+    environment = {**os.environ, "PORT": str(port)}
+    return (
+        ["node", str(folder / "server.js")],
+        environment,
+        port,
+        f"Node {node.stdout.strip()}, {versions}",
+    )
 
 
 def measure(
@@ -132,6 +151,7 @@ def measure(
     cpu = cpu_seconds(pid) - cpu_before
     run["rps"] = (run["requests"] - run["non2xx"]) / (run["duration_us"] / 1e6)
     run["cpu_us"] = cpu * 1e6 / max(run["requests"], 1)
+    run["load"] = os.getloadavg()[0]  # the machine's 1-minute load average just after
     return run
 
 
@@ -176,7 +196,7 @@ def main() -> None:
     (work / "visitors.lua").write_text(VISITORS_LUA % visitors + serve_bench.WRK_REPORT)
     measured = token_report.in_process(environments["small"], args.duration)
     signing = token_report.signing_ceiling(args.duration)
-    node_command, node_environment, node_port = node_template(work)
+    node_command, node_environment, node_port, reference = node_template(work)
 
     runs: dict[str, list[dict]] = {}
     rss_peaks: dict[str, float] = {}
@@ -188,7 +208,7 @@ def main() -> None:
     with (
         running(commands["small"], servers["small"], environments["small"], work / "s.log") as s,
         running(commands["large"], servers["large"], environments["large"], work / "l.log") as b,
-        running(node_command, node_port, node_environment, work / "node.log") as node,
+        running(node_command, node_port, node_environment, work / "node.log", TOKEN_PATH) as node,
     ):
         small, large = (
             f"http://127.0.0.1:{servers['small']}",
@@ -203,7 +223,7 @@ def main() -> None:
             "RS256": (f"{small}/auth/authorize?project=bench-rs256", cookies["small"], s.pid),
             "large": (f"{large}{token_url}", cookies["large"], b.pid),
             "visitors": (f"{large}{token_url}", "", b.pid),
-            "node": (f"http://127.0.0.1:{node_port}/auth/authorize", "", node.pid),
+            "node": (f"http://127.0.0.1:{node_port}{TOKEN_PATH}", "", node.pid),
         }
         for round_number in range(1, args.rounds + 1):
             for name, (url, cookie, pid) in cases.items():
@@ -224,7 +244,7 @@ def main() -> None:
     }
     backend = "PostgreSQL" if args.database_url else "SQLite"
     text = token_report.report(
-        backend, args, medians, errors, measured, signing, rss_peaks, rss, machine()
+        backend, args, medians, errors, measured, signing, rss_peaks, rss, machine(), reference
     )
     print(text)
     token_report.write_results(args.results, backend, text)

@@ -13,23 +13,13 @@ USER_AGENT = "webapp-bench"
 # (label, file suffix, function): cumulative time inside each, per token request.
 PARTS = [
     ("whole request (the fast path, TokenFastPath)", "api/fast_path.py", "__call__"),
-    ("session cookie read (Flask's serializer)", "api/fast_path.py", "session"),
-    ("the token read, reused (TokenReads.read)", "services/token_reads.py", "read"),
-    (
-        "the token limit counted (count_token_request)",
-        "webapp/rate_limits.py",
-        "count_token_request",
-    ),
+    ("session cookie, verified or kept (login_id)", "api/fast_path.py", "login_id"),
+    ("the token read, reused (TokenReads.reused)", "services/token_reads.py", "reused"),
+    ("the token limit counted (count_token_request)", "rate_limits.py", "count_token_request"),
     ("claims and signature (ProjectIssuer.issue)", "services/tokens.py", "issue"),
-    ("token log line and counter (events.token_issued)", "observability/events.py", "token_issued"),
-    ("JSON answer (Flask's JSON provider)", "flask/json/provider.py", "response"),
-    ("protective headers (security.protect)", "webapp/security.py", "protect"),
-    (
-        "request log line and histogram (request_log.record)",
-        "observability/request_log.py",
-        "record",
-    ),
-    ("the answer handed to the server (Response.__call__)", "wrappers/response.py", "__call__"),
+    ("JSON: claims, body, log line (json.dumps)", "json/__init__.py", "dumps"),
+    ("token counter (events.count_issued)", "observability/events.py", "count_issued"),
+    ("the one log line and histogram (request_log.record)", "request_log.py", "record"),
 ]
 
 

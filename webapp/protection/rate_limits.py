@@ -21,6 +21,7 @@ from werkzeug.exceptions import ServiceUnavailable, TooManyRequests
 
 from webapp.errors import handle_http_error
 from webapp.extensions import limiter
+from webapp.protection.token_counts import TokenCounts
 from webapp.rules.emails import InvalidEmail, normalise_email
 
 TOO_MANY = "Too many attempts. Wait a little, then try again."
@@ -106,12 +107,13 @@ def count_token_request(app: Flask, who: str) -> None:
     Retry-After when one is over. Counted here rather than by Flask-Limiter's decorator
     because the token endpoint's fast path (webapp.api.fast_path), which runs outside
     Flask's request, counts through this same function: one counter per user, whichever
-    lane answers. One storage round trip per limit: a fixed window's increment."""
+    lane answers. A fixed window per limit, sent to a shared store in batches (TokenCounts)."""
     if not limiter.enabled:
         return
     keys = (app.config["RATELIMIT_KEY_PREFIX"], "token", who)
+    counts: TokenCounts = app.extensions["token_counts"]
     for item in parse_limits(app.config["RATELIMIT_TOKEN_PER_USER"]):
-        if not limiter.limiter.hit(item, *keys):
+        if not counts.hit(item, *keys):
             reset_at = limiter.limiter.get_window_stats(item, *keys).reset_time
             wait = min(item.get_expiry(), max(1, math.ceil(reset_at - time.time())))
             raise TooManyRequests(TOO_MANY_TOKENS, retry_after=wait)
@@ -150,5 +152,6 @@ def init_app(app: Flask) -> None:
     # test suite makes many) counts under its own.
     limiter._key_prefix = app.config["RATELIMIT_KEY_PREFIX"]
     limiter.init_app(app)
+    app.extensions["token_counts"] = TokenCounts(limiter.storage)
     app.register_error_handler(RateLimitExceeded, too_many_requests)
     app.register_error_handler(StorageError, storage_unreachable)
