@@ -2,8 +2,10 @@
 
 A token request needs two facts from the database: is the signed-in user still signed in
 (active, same session version), and what is the requested project now. Both come from ONE
-statement on a plain autocommit connection (no ORM session, no pool pre-ping), and that
-read is reused for at most `REUSE_SECONDS`: so a project change, a disabled user or project,
+statement on a plain autocommit connection (no ORM session, no pool pre-ping): the user's
+state and the project's stamp, its (id, version, created_at); the project's settings and key
+are read by a second statement only when that stamp is new to this worker. That read is
+reused for at most `REUSE_SECONDS`: so a project change, a disabled user or project,
 a sign-out or a password change is in force on every instance within that time, and a busy
 visitor costs at most one statement a second per worker.
 
@@ -33,6 +35,7 @@ MAX_READS = 50_000
 MAX_ISSUERS = 20_000
 
 USER_COLUMNS = ("public_id", "session_version", "is_active", "locale")
+STAMP_COLUMNS = ("id", "version", "created_at")
 # What signing needs of a project: its stamp, the settings tokens carry, and the key. Its
 # name and its flags (the statement selects only an enabled project) are left out.
 NOT_SIGNING = frozenset({"name", "is_default", "enabled"})
@@ -101,11 +104,15 @@ def token_statement(by_slug: bool) -> sa.Select[Any]:
         projects, sa.and_(named, projects.c.enabled.is_(True))
     )
     columns = [users.c[name].label(f"user_{name}") for name in USER_COLUMNS]
-    columns += [projects.c[name] for name in PROJECT_COLUMNS]
+    columns += [projects.c[name] for name in STAMP_COLUMNS]
     return sa.select(*columns).select_from(joined)
 
 
 STATEMENTS = {True: token_statement(by_slug=True), False: token_statement(by_slug=False)}
+# A project's row, when its stamp is new to this worker: every column is parsed only then.
+PROJECT_STATEMENT = sa.select(*(Project.__table__.c[name] for name in PROJECT_COLUMNS)).where(
+    Project.__table__.c.id == sa.bindparam("id")
+)
 
 
 class TokenReads:
@@ -183,13 +190,15 @@ class TokenReads:
 
     def fetch(self, login_id: str | None, slug: str | None) -> sa.Row[Any]:
         public_id = login_id.partition(":")[0] if login_id else None
-        parameters = {"public_id": public_id, "slug": slug}
-        statement = STATEMENTS[bool(slug)]
+        [row] = self.execute(STATEMENTS[bool(slug)], {"public_id": public_id, "slug": slug})
+        return row
+
+    def execute(self, statement: sa.Select[Any], parameters: dict[str, Any]) -> list[sa.Row[Any]]:
         engine = self.engine()
         for attempt in (1, 2):
             try:
                 with engine.connect() as connection:
-                    return connection.execute(statement, parameters).one()
+                    return list(connection.execute(statement, parameters))
             except sa.exc.DBAPIError as error:
                 # A connection the database dropped (a restart, a failover) is invalidated
                 # by SQLAlchemy; one retry gets a fresh one. Anything else is a real error.
@@ -197,13 +206,17 @@ class TokenReads:
                     raise
         raise AssertionError("unreachable")
 
-    def project(self, row: sa.Row[Any]) -> TokenProject | None:
-        if row.id is None:
+    def project(self, stamped: sa.Row[Any]) -> TokenProject | None:
+        """The project whose stamp the row holds: kept, or read and made ready to sign."""
+        if stamped.id is None:
             return None
-        stamp = (row.version, row.created_at)
-        cached = self._issuers.get(row.id)
-        if cached is not None and cached.stamp == stamp:
+        cached = self._issuers.get(stamped.id)
+        if cached is not None and cached.stamp == (stamped.version, stamped.created_at):
             return cached
+        rows = self.execute(PROJECT_STATEMENT, {"id": stamped.id})
+        if not rows:  # deleted since the first statement
+            return None
+        row = rows[0]
         issuer, cannot_sign = None, None
         try:
             issuer = project_issuer(
@@ -212,7 +225,12 @@ class TokenReads:
         except ProjectCannotSign as error:
             cannot_sign = str(error)
         loaded = TokenProject(
-            stamp, row.slug, row.session_server, row.allowed_origins, issuer, cannot_sign
+            (row.version, row.created_at),
+            row.slug,
+            row.session_server,
+            row.allowed_origins,
+            issuer,
+            cannot_sign,
         )
         if len(self._issuers) >= MAX_ISSUERS:
             self._issuers.clear()
