@@ -68,14 +68,15 @@ def main() -> None:
     args = parse_args()
     work = Path(tempfile.mkdtemp(prefix="webapp-outage-bench-"))
     print(
-        f"| TOKEN_STALE_IF_ERROR | token answers | 2xx | not 2xx (503) | "
-        f"PostgreSQL down for {args.down_for:g} s of {args.duration} s |"
+        f"PostgreSQL stopped {args.down_at:g} s into {args.duration} s of load, for "
+        f"{args.down_for:g} s; {VISITORS} visitors, each read once before.\n"
     )
-    print("|---|--:|--:|--:|---|")
+    print("| TOKEN_STALE_IF_ERROR | token answers | 2xx | not 2xx (503) |")
+    print("|---|--:|--:|--:|")
     for setting in ("300", "0"):
         run = measure(args, setting, work)
         ok = run["requests"] - run["non2xx"]
-        print(f"| {setting} | {run['requests']:,} | {ok:,} | {run['non2xx']:,} | |", flush=True)
+        print(f"| {setting} | {run['requests']:,} | {ok:,} | {run['non2xx']:,} |", flush=True)
     print(f"\nlogs in {work}", file=sys.stderr)
 
 
