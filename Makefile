@@ -10,7 +10,7 @@ UV_VERSION := 0.13.9
 UV := .uv/bin/uv
 SYNC := UV_PROJECT_ENVIRONMENT=$(VENV) $(UV) sync --locked --python $(PYTHON)
 
-.PHONY: run serve test lint lock lock-check bench bench-admin bench-serve dist install clean
+.PHONY: run serve test lint lock lock-check bench bench-outage bench-admin bench-serve dist install clean
 
 # `make run` serves for development: generated secrets, plain-HTTP cookies, the debugger off.
 run: export FLASK_DEPLOYMENT ?= development
@@ -38,6 +38,11 @@ test: $(VENV)/.installed-test
 bench: $(VENV)/.installed-bench
 	$(BIN)/python bench/token_bench.py \
 		$(if $(BENCH_DATABASE_URL),--database-url $(BENCH_DATABASE_URL)) $(BENCH_ARGS)
+
+# A PostgreSQL restart under load on a throwaway cluster, with and without TOKEN_STALE_IF_ERROR
+# (bench/outage_bench.py; PostgreSQL's initdb and pg_ctl, and wrk).
+bench-outage: $(VENV)/.installed-bench
+	$(BIN)/python bench/outage_bench.py $(BENCH_ARGS)
 
 # Admin pages and the token endpoint in process against 10,000 projects and 1,000,000 audit
 # events. It rebuilds the database it is given: never point it at one you keep.
