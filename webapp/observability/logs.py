@@ -36,6 +36,10 @@ class StderrHandler(logging.StreamHandler[TextIO]):
         return sys.stderr
 
 
+# Made once: json.dumps with options builds an encoder per call, a third of the cost of a line.
+ENCODER = json.JSONEncoder(default=str, ensure_ascii=False)
+
+
 class JsonFormatter(logging.Formatter):
     """One JSON object per line: time, level, logger, message, request id, then the extras."""
 
@@ -54,7 +58,7 @@ class JsonFormatter(logging.Formatter):
             entry["exception"] = self.formatException(record.exc_info)
         if record.stack_info:
             entry["stack"] = self.formatStack(record.stack_info)
-        return json.dumps(entry, default=str, ensure_ascii=False)
+        return ENCODER.encode(entry)
 
 
 def add_request_id(record: logging.LogRecord) -> bool:
