@@ -22,6 +22,7 @@ from webapp.config_checks import (
     ConfigError,
     check_account_settings,
     check_observability_settings,
+    check_rate_limit_storage,
     check_secrets,
     check_settings,
     checked_public_url,
@@ -115,6 +116,7 @@ def load_config(app: Flask, test_config: Mapping[str, Any] | None) -> None:
             app.config[name] = missing_secret(name, deployment, app.instance_path)
     check_settings(app.config)
     check_secrets(app.config, production=deployment == "production")
+    check_rate_limit_storage(app.config, production=deployment == "production")
     check_observability_settings(app.config)
     app.config["TRUSTED_HOSTS"] = trusted_hosts(app.config["TRUSTED_HOSTS"])
     app.config["PUBLIC_URL"] = checked_public_url(app.config["PUBLIC_URL"])

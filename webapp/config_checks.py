@@ -89,6 +89,25 @@ def check_settings(config: Config) -> None:
             raise ConfigError(f"{name} must be a string, not {config[name]!r}")
 
 
+# `webapp-serve` tells its workers how many of them there are (webapp.serve).
+WORKERS_VARIABLE = "WEBAPP_SERVE_WORKERS"
+
+
+def check_rate_limit_storage(config: Config, *, production: bool) -> None:
+    """A per-process store (`memory://`) counts each worker alone, so N workers would allow
+    N times every brute-force limit: production refuses that rather than promise limits it
+    cannot keep. One worker, a shared store, or limits turned off are all honest."""
+    workers = os.environ.get(WORKERS_VARIABLE, "1")
+    shared = not config["RATELIMIT_STORAGE_URI"].startswith("memory://")
+    if not production or shared or not config["RATELIMIT_ENABLED"] or workers in ("", "1"):
+        return
+    raise ConfigError(
+        f"RATELIMIT_STORAGE_URI is memory://, which each of the {workers} workers would count "
+        "alone: set FLASK_RATELIMIT_STORAGE_URI=redis://… (shared by every worker and "
+        "instance) or run one worker (WORKERS=1)."
+    )
+
+
 def valid_limit(text: str) -> bool:
     try:
         return bool(parse_many(text))

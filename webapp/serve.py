@@ -12,8 +12,12 @@ import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 
+from flask import Flask
 from granian.constants import Interfaces
 from granian.server import MPServer
+
+from webapp.config import load_config
+from webapp.config_checks import WORKERS_VARIABLE
 
 METRICS_DIR = "PROMETHEUS_MULTIPROC_DIR"
 
@@ -68,9 +72,18 @@ def multiprocess_metrics_dir() -> Iterator[str]:
         shutil.rmtree(made, ignore_errors=True)
 
 
+def check_settings(workers: int) -> None:
+    """Load the settings the workers will load, once, before any starts: a wrong one stops
+    the server with its one line (ConfigError), rather than a crash loop of workers each
+    printing it. The workers learn how many they are, for the rate-limit store's rule."""
+    os.environ[WORKERS_VARIABLE] = str(workers)
+    load_config(Flask("webapp", instance_relative_config=True), None)
+
+
 def main(argv: list[str] | None = None) -> None:
     """Serve until SIGINT or SIGTERM."""
     args = parse_args(argv)
+    check_settings(args.workers)
     with multiprocess_metrics_dir():
         server(args).serve()
 
