@@ -47,6 +47,16 @@ def with_two_factor(app, user: User) -> tuple[str, list[str]]:
     return secret, codes
 
 
+def turn_on(forms: Forms, secret: str, password: str = PASSWORD):
+    data = {"code": code_at(secret, NOW), "current_password": password}
+    return forms.post("/account/two-factor", data, page="/account/two-factor")
+
+
+def setup_secret(client) -> str:
+    page = client.get("/account/two-factor").get_data(as_text=True)
+    return re.search(r"data-totp-secret>([A-Z2-7]+)<", page).group(1)
+
+
 def password_step(forms: Forms, user: User, next_url: str | None = None):
     url = "/login" + (f"?next={next_url}" if next_url else "")
     response = forms.post(url, {"email": user.email, "password": PASSWORD})
@@ -66,10 +76,14 @@ def test_turning_it_on_shows_the_secret_then_recovery_codes_once(
     secret = re.search(r"data-totp-secret>([A-Z2-7]+)<", page).group(1)
     assert "<svg" in page and "<script" not in page
 
-    wrong = forms.post("/account/two-factor", {"code": "000000"}, page="/account/two-factor")
+    wrong = forms.post(
+        "/account/two-factor",
+        {"code": "000000", "current_password": PASSWORD},
+        page="/account/two-factor",
+    )
     assert "That code is not right" in wrong.get_data(as_text=True)
 
-    done = forms.post("/account/two-factor", {"code": code_at(secret, NOW)})
+    done = turn_on(forms, secret)
     assert done.status_code == 200
     assert done.headers["Cache-Control"] == "no-store"
     codes = re.findall(r"<li>([a-z2-9]{5}-[a-z2-9]{5})</li>", done.get_data(as_text=True))
@@ -221,3 +235,103 @@ def test_the_rule_accepts_only_later_steps_within_the_window():
     assert totp.matching_step(secret, code_at(secret, NOW + 30), step, now=NOW) == step + 1
     assert totp.matching_step(secret, "12345", None, now=NOW) is None
     assert totp.matching_step(secret, "１２３４５６", None, now=NOW) is None
+
+
+def test_turning_it_on_asks_for_the_current_password(app, client, forms, signed_in_user):
+    secret = setup_secret(client)
+    wrong = turn_on(forms, secret, password="not my password")
+    assert wrong.status_code == 200
+    assert "not your current password" in wrong.get_data(as_text=True)
+    with app.app_context():
+        assert db.session.get(User, signed_in_user.id).totp_secret_encrypted is None
+    assert "<li>" in turn_on(forms, secret).get_data(as_text=True)
+
+
+def test_a_password_only_session_is_no_admin_session_when_the_account_turns_it_on(
+    make_app, make_user
+):
+    """The account gained a second factor; this session never showed one."""
+    app = make_app(ADMIN_TWO_FACTOR="required")
+    admin = make_user("admin@example.com", is_admin=True)
+    forms = Forms(app.test_client())
+    password_step(forms, admin)
+    assert forms.client.get("/admin/").location == "/account/two-factor"
+    secret, _ = with_two_factor(app, admin)  # as another device would, session version aside
+    response = forms.client.get("/admin/projects?page=1")
+    assert response.status_code == 302
+    assert response.location.startswith("/login/two-factor")
+    assert "next=/admin/projects?page%3D1" in response.location
+    done = code_step(forms, code_at(secret, NOW), "/admin/projects?page%3D1")
+    assert done.location == "/admin/projects?page=1"
+    assert forms.client.get("/admin/").status_code == 200
+
+
+def test_a_remembered_admin_shows_the_code_again(make_app, make_user):
+    app = make_app(ADMIN_TWO_FACTOR="required")
+    admin = make_user("admin@example.com", is_admin=True)
+    secret, _ = with_two_factor(app, admin)
+    first = Forms(app.test_client())
+    first.post("/login", {"email": admin.email, "password": PASSWORD, "remember": "y"})
+    code_step(first, code_at(secret, NOW))
+    assert first.client.get("/admin/").status_code == 200
+    remembered = app.test_client()
+    remembered.set_cookie("remember_token", first.client.get_cookie("remember_token").value)
+    assert remembered.get("/account").status_code == 200  # signed in by the cookie
+    assert remembered.get("/admin/").location.startswith("/login/two-factor")
+
+
+def test_the_session_that_turns_it_on_is_a_two_factor_session(make_app, make_user):
+    app = make_app(ADMIN_TWO_FACTOR="required")
+    admin = make_user("admin@example.com", is_admin=True)
+    forms = Forms(app.test_client())
+    password_step(forms, admin)
+    assert "<li>" in turn_on(forms, setup_secret(forms.client)).get_data(as_text=True)
+    assert forms.client.get("/admin/").status_code == 200
+
+
+def copied_cookies(app, user: User) -> tuple[Forms, str, str]:
+    """Another device signed in with remember-me: its client, session and remember cookies."""
+    forms = Forms(app.test_client())
+    forms.post("/login", {"email": user.email, "password": PASSWORD, "remember": "y"})
+    client = forms.client
+    return forms, client.get_cookie("session").value, client.get_cookie("remember_token").value
+
+
+def signed_in_with(app, name: str, value: str) -> bool:
+    client = app.test_client()
+    client.set_cookie(name, value)
+    return client.get("/account").status_code == 200
+
+
+def test_turning_it_on_or_off_ends_every_other_session_and_remember_cookie(app, user):
+    this, _, _ = copied_cookies(app, user)
+    other, session, remember = copied_cookies(app, user)
+    assert turn_on(this, setup_secret(this.client)).status_code == 200
+    assert this.client.get("/account").status_code == 200  # this one carries on
+    assert not signed_in_with(app, "session", session)
+    assert not signed_in_with(app, "remember_token", remember)
+    assert other.client.get("/account").status_code == 302
+
+    kept = this.client.get_cookie("remember_token").value  # renewed with the new version
+    assert signed_in_with(app, "remember_token", kept)
+    again = this.client.get_cookie("session").value
+    assert this.post("/account/two-factor", {"current_password": PASSWORD}).status_code == 302
+    assert this.client.get("/account").status_code == 200
+    assert not signed_in_with(app, "session", again)
+    assert not signed_in_with(app, "remember_token", kept)
+
+
+def test_resetting_it_ends_every_session_of_the_account(app, runner, user):
+    with_two_factor(app, user)
+    forms = Forms(app.test_client())
+    password_step(forms, user)
+    assert code_step(forms, code_at(with_two_factor_secret(app, user), NOW)).status_code == 302
+    assert forms.client.get("/account").status_code == 200
+    assert runner.invoke(args=["users", "reset-two-factor", user.email]).exit_code == 0
+    assert forms.client.get("/account").status_code == 302
+
+
+def with_two_factor_secret(app, user: User) -> str:
+    with app.app_context():
+        stored = db.session.get(User, user.id)
+        return secret_box.decrypt(stored.totp_secret_encrypted)

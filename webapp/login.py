@@ -1,6 +1,6 @@
 """How a session or remember-me cookie becomes a user, and what happens when there is none."""
 
-from flask import Flask, jsonify, redirect, request, session
+from flask import Flask, current_app, jsonify, redirect, request, session
 from flask.typing import ResponseReturnValue
 from flask_login import current_user, login_url, login_user, logout_user
 
@@ -37,6 +37,28 @@ def start_session(user: User, *, remember: bool = False) -> None:
     from the anonymous sign-in page, carries over into the signed-in one."""
     session.clear()
     login_user(user, remember=remember)
+
+
+# In the session: it presented a second factor (at sign-in, or by turning two-factor on).
+SECOND_FACTOR = "second_factor"
+
+
+def mark_second_factor() -> None:
+    session[SECOND_FACTOR] = True
+
+
+def presented_second_factor() -> bool:
+    """This session, not merely the account, proved a second factor; an account that turned
+    it on elsewhere ended this session's version anyway."""
+    return bool(session.get(SECOND_FACTOR)) and bool(current_user.has_two_factor)
+
+
+def keep_this_session(user: User) -> None:
+    """After the account's session version changed (a new password, a second factor turned
+    on or off): every other session and remember-me cookie has ended, this one carries on
+    under the new version, remembered if it was."""
+    remembered = current_app.config["REMEMBER_COOKIE_NAME"] in request.cookies
+    login_user(user, remember=remembered)
 
 
 def end_session() -> None:

@@ -27,6 +27,7 @@ def test_turn_on_two_factor_then_sign_in_with_a_code(page, live_server, make_use
     secret = page.locator("[data-totp-secret]").inner_text()
     screenshot(page, "two-factor-setup")
     page.get_by_label("Code").fill(pyotp.TOTP(secret).now())
+    page.get_by_label("Current password").fill(PASSWORD)
     page.get_by_role("button", name="Turn on").click()
     expect(page.locator(".recovery-codes li")).to_have_count(10)
     screenshot(page, "two-factor-recovery-codes")

@@ -2,7 +2,9 @@ from flask import Blueprint, abort, current_app, flash, redirect, request, url_f
 from flask.typing import ResponseReturnValue
 from flask_login import current_user
 
+from webapp.auth.two_factor import begin_second_step
 from webapp.extensions import login_manager
+from webapp.login import presented_second_factor
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 PER_PAGE = 50
@@ -18,7 +20,13 @@ def require_admin() -> ResponseReturnValue | None:
         return login_manager.unauthorized()
     if not current_user.is_admin:
         abort(403, "This page is for administrators.")
-    if current_app.config["ADMIN_TWO_FACTOR"] == "required" and not current_user.has_two_factor:
+    if current_app.config["ADMIN_TWO_FACTOR"] == "required" and not presented_second_factor():
+        if current_user.has_two_factor:
+            # Signed in by password alone (before two-factor was on, or by a remember-me
+            # cookie): this session shows the code before it becomes an admin session.
+            remembered = current_app.config["REMEMBER_COOKIE_NAME"] in request.cookies
+            next_url = request.full_path.rstrip("?")
+            return begin_second_step(current_user, remember=remembered, next_url=next_url)
         flash("Administrators must sign in with a second factor: turn it on first.")
         return redirect(url_for("auth.two_factor_settings"))
     return None

@@ -133,6 +133,12 @@ class CodeForm(FlaskForm):
     submit = SubmitField("Verify")
 
 
+class TwoFactorOnForm(CodeForm):
+    """Turning it on asks for the password too: a session left open must not be enough."""
+
+    current_password = current_password_field("Current password")
+
+
 class TwoFactorOffForm(FlaskForm):
     current_password = current_password_field("Current password")
     submit = SubmitField("Turn off two-factor")

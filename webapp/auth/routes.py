@@ -9,7 +9,7 @@ from flask import (
     url_for,
 )
 from flask.typing import ResponseReturnValue
-from flask_login import current_user, login_required, login_user, logout_user
+from flask_login import current_user, login_required, logout_user
 from flask_wtf import FlaskForm
 
 from webapp.auth.blueprint import bp
@@ -24,7 +24,7 @@ from webapp.auth.next_url import safe_next_url
 from webapp.auth.signup import open_account
 from webapp.auth.two_factor import begin_second_step
 from webapp.extensions import db
-from webapp.login import end_session, start_session
+from webapp.login import end_session, keep_this_session, start_session
 from webapp.models import User
 from webapp.models.types import utcnow
 from webapp.observability import events
@@ -123,9 +123,7 @@ def account() -> ResponseReturnValue:
             user = current_user._get_current_object()
             user.set_password(password_form.new_password.data)
             db.session.commit()
-            # The new session version ends every other session; this one carries on.
-            remembered = current_app.config["REMEMBER_COOKIE_NAME"] in request.cookies
-            login_user(user, remember=remembered)
+            keep_this_session(user)
             flash("Your password is changed. Your other sessions are signed out.")
             return redirect(url_for("auth.account"))
     return account_page(locale_form=locale_form, password_form=password_form)

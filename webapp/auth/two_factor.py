@@ -10,10 +10,15 @@ from flask_login import current_user, login_required
 from markupsafe import Markup
 
 from webapp.auth.blueprint import bp
-from webapp.auth.forms import CodeForm, TwoFactorOffForm
+from webapp.auth.forms import CodeForm, TwoFactorOffForm, TwoFactorOnForm
 from webapp.auth.next_url import safe_next_url
 from webapp.extensions import db
-from webapp.login import start_session
+from webapp.login import (
+    SECOND_FACTOR,
+    keep_this_session,
+    mark_second_factor,
+    start_session,
+)
 from webapp.models import User
 from webapp.models.types import utcnow
 from webapp.observability import events
@@ -33,15 +38,18 @@ CODES_UNCHECKABLE = (
 )
 
 
-def begin_second_step(user: User, *, remember: bool) -> ResponseReturnValue:
-    """After the right password: remember who, for five minutes, and ask for the code."""
+def begin_second_step(
+    user: User, *, remember: bool, next_url: str | None = None
+) -> ResponseReturnValue:
+    """After the right password (or for a session that must now show its second factor):
+    remember who, for five minutes, and ask for the code."""
     session[PENDING] = {
         "user": user.public_id,
         "version": user.session_version,
         "since": int(time.time()),
         "remember": remember,
     }
-    next_url = safe_next_url(request.args.get("next"))
+    next_url = safe_next_url(next_url or request.args.get("next"))
     return redirect(url_for("auth.two_factor_sign_in", next=next_url))
 
 
@@ -87,6 +95,7 @@ def two_factor_sign_in() -> ResponseReturnValue:
             user.last_login_at = utcnow()
             db.session.commit()
             start_session(user, remember=remember)
+            mark_second_factor()
             if kind == "recovery":
                 left = two_factor.remaining_recovery_codes(user)
                 flash(f"You used a recovery code; {left} remain.")
@@ -109,19 +118,25 @@ def two_factor_settings() -> ResponseReturnValue:
     if SETUP not in session:
         session[SETUP] = secret_box.encrypt(totp.new_secret())
     secret = secret_box.decrypt(session[SETUP])
-    form = CodeForm()
+    form = TwoFactorOnForm()
     if form.validate_on_submit():
-        try:
-            codes = two_factor.enable(user, secret, form.code.data or "")
-        except two_factor.WrongCode:
-            db.session.rollback()
-            form.code.errors = [WRONG_CODE]
+        if not user.check_password(form.current_password.data or ""):
+            form.current_password.errors = ["That is not your current password."]
         else:
-            db.session.commit()
-            session.pop(SETUP)
-            # Shown in the answer to this POST and nowhere else: they exist only here.
-            body = render_template("auth/recovery_codes.html", codes=codes)
-            return body, 200, {"Cache-Control": "no-store"}
+            try:
+                codes = two_factor.enable(user, secret, form.code.data or "")
+            except two_factor.WrongCode:
+                db.session.rollback()
+                form.code.errors = [WRONG_CODE]
+            else:
+                db.session.commit()
+                session.pop(SETUP)
+                # This session proved the second factor just now; every other one has ended.
+                keep_this_session(user)
+                mark_second_factor()
+                # Shown in the answer to this POST and nowhere else: they exist only here.
+                body = render_template("auth/recovery_codes.html", codes=codes)
+                return body, 200, {"Cache-Control": "no-store"}
     uri = two_factor.setup_uri(user, secret)
     body = render_template(
         "auth/two_factor_on.html",
@@ -141,6 +156,8 @@ def two_factor_off(user: User) -> ResponseReturnValue:
         else:
             two_factor.disable(user, actor=user)
             db.session.commit()
+            keep_this_session(user)
+            session.pop(SECOND_FACTOR, None)
             flash("Two-factor sign-in is off.")
             return redirect(url_for("auth.account"))
     return render_template(

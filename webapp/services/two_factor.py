@@ -26,12 +26,14 @@ def setup_uri(user: User, secret: str) -> str:
 
 def enable(user: User, secret: str, code: str) -> list[str]:
     """Turn TOTP on once the user proves their app has the secret; returns the recovery codes,
-    to be shown once. Raises WrongCode."""
+    to be shown once. Every session of the account ends (a session signed in by password
+    alone must not become a two-factor one). Raises WrongCode."""
     step = totp.matching_step(secret, code, last_step=None)
     if step is None:
         raise WrongCode()
     user.totp_secret_encrypted = secret_box.encrypt(secret)
     user.totp_last_step = step
+    user.end_sessions()
     codes = totp.new_recovery_codes()
     db.session.execute(db.delete(RecoveryCode).filter_by(user_id=user.id))
     db.session.add_all(
@@ -42,9 +44,11 @@ def enable(user: User, secret: str, code: str) -> list[str]:
 
 
 def disable(user: User, actor: User | None, *, by: Literal["user", "reset"] = "user") -> None:
-    """Turn TOTP off and drop the recovery codes; `by="reset"` is the operator's recovery."""
+    """Turn TOTP off and drop the recovery codes; `by="reset"` is the operator's recovery.
+    Every session of the account ends, as after a password change."""
     user.totp_secret_encrypted = None
     user.totp_last_step = None
+    user.end_sessions()
     db.session.execute(db.delete(RecoveryCode).filter_by(user_id=user.id))
     action = AuditAction.RESET_TWO_FACTOR if by == "reset" else AuditAction.DISABLE_TWO_FACTOR
     audit.record(action, user, {}, {}, actor)
