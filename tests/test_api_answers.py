@@ -127,11 +127,45 @@ def test_405_from_another_origin_is_json_but_unreadable(client, make_project):
         ("/auth/authorize/demo/extra", 404),
     ],
 )
-def test_no_project_is_json_with_no_cors(client, make_project, signed_in_user, path, status):
-    make_project(allowed_origins=[SITE])
+def test_no_project_is_readable_by_an_origin_some_project_allows(
+    client, make_project, signed_in_user, path, status
+):
+    """The page's script reads "unknown project" rather than an opaque CORS failure."""
+    make_project(allowed_origins=["https://other.example"])
+    make_project("shop", allowed_origins=[SITE])
+    make_project("old", allowed_origins=["https://old.example"], enabled=False)
     response = client.get(path, headers={"Origin": SITE})
     refused(response, status)
+    assert_answer_headers(response, readable_by=SITE)
+    for stranger in ("https://evil.example", "https://old.example"):
+        response = client.get(path, headers={"Origin": stranger})
+        refused(response, status)
+        assert_answer_headers(response, readable_by=None)
+
+
+def test_an_origin_allowed_just_now_reads_the_next_refusal(client, make_project):
+    """Saved in this process: in force at once (elsewhere within the 2 s rule)."""
+    response = client.get("/auth/authorize/nope", headers={"Origin": SITE})
     assert_answer_headers(response, readable_by=None)
+    make_project(allowed_origins=[SITE])
+    response = client.get("/auth/authorize/nope", headers={"Origin": SITE})
+    assert_answer_headers(response, readable_by=SITE)
+
+
+def test_a_project_names_its_own_origins_only(client, make_project, signed_in_user):
+    """Another project's origin reads nothing of this project's answers, tokens above all."""
+    make_project(allowed_origins=[SITE])
+    make_project("shop", allowed_origins=["https://shop.example"])
+    response = client.get("/auth/authorize/demo", headers={"Origin": "https://shop.example"})
+    assert response.status_code == 200
+    assert_answer_headers(response, readable_by=None)
+
+
+def test_an_error_before_the_view_naming_no_project_is_readable_too(client, make_project):
+    make_project(allowed_origins=[SITE])
+    response = client.patch("/auth/authorize/nope", headers={"Origin": SITE})
+    refused(response, 405)
+    assert_answer_headers(response, readable_by=SITE)
 
 
 def test_503_is_json_readable_by_an_allowed_origin(app, client, make_project, signed_in_user):

@@ -154,3 +154,10 @@ def test_429_matches(make_app, document, make_project, make_user):
     response = client.get("/auth/authorize/demo", headers={"Origin": SITE})
     assert response.status_code == 429
     Described(document, "/auth/authorize/{slug}", "get", 429).check(response)
+
+
+def test_400_and_404_say_an_origin_some_project_allows_may_read_them(document):
+    for name in ("BadRequest", "NotFound"):
+        answer = document["components"]["responses"][name]
+        assert "Access-Control-Allow-Origin" in answer["headers"]
+        assert "any origin an enabled project allows" in answer["description"]

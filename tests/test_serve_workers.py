@@ -31,9 +31,7 @@ def production_settings(database_url: str) -> dict[str, str]:
     }
 
 
-def test_two_workers_on_a_per_process_store_refuse_to_start_with_one_line(
-    database_url, tmp_path
-):
+def test_two_workers_on_a_per_process_store_refuse_to_start_with_one_line(database_url, tmp_path):
     command = [
         str(Path(sys.executable).parent / "webapp-serve"),
         "--workers", "2", "--threads", "1", "--host", "127.0.0.1", "--port", str(free_port()),

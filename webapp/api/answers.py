@@ -12,6 +12,7 @@ from webapp.api.cors import cors_headers, preflight_headers
 from webapp.extensions import db
 from webapp.models import Project, User
 from webapp.observability import events
+from webapp.services.known_origins import KnownOrigins
 from webapp.services.token_reads import TokenProject, TokenVisitor
 
 TOKEN_PATH = "/auth/authorize"  # noqa: S105  (a URL path, not a password)
@@ -30,8 +31,8 @@ def token_answer(
     headers: Collection[tuple[str, str]] = (),
 ) -> Response:
     """The one place an answer of the token endpoint is made. `body=None` is a preflight's
-    empty 204; `allowed_origins` is empty when no project is known (400, 404), so then no
-    origin may read the answer."""
+    empty 204; when no project is known (400, 404), `allowed_origins` are those of every
+    enabled project (`any_project_origins`)."""
     return answer_for(request.headers.get("Origin"), status, body, allowed_origins, headers)
 
 
@@ -115,13 +116,26 @@ def named_slug() -> str | None:
 
 def origins_of_named_project() -> Collection[str]:
     """The allowed origins of the project the request names (or of the default project),
-    so a browser script on an allowed origin can read even a 405 or a 429."""
+    so a browser script on an allowed origin can read even a 405 or a 429; when no enabled
+    project is named, those of every enabled project (`any_project_origins`)."""
     slug = named_slug()
     select = db.select(Project.allowed_origins).filter_by(enabled=True)
     select = select.filter_by(slug=slug) if slug else select.filter_by(is_default=True)
     try:
-        return db.session.scalar(select) or ()
+        origins: Collection[str] | None = db.session.scalar(select)
+        return any_project_origins() if origins is None else origins
     except SQLAlchemyError as error:
         db.session.rollback()
         current_app.logger.warning("token endpoint: cannot read the allowed origins: %s", error)
         return ()
+
+
+def any_project_origins() -> Collection[str]:
+    """For an answer that names no project (400, 404): the origins of every enabled project,
+    reused for up to a second (webapp.services.known_origins)."""
+    known: KnownOrigins = current_app.extensions["known_origins"]
+    return known.get()
+
+
+def read_every_project_origins() -> list[Any]:
+    return list(db.session.scalars(db.select(Project.allowed_origins).filter_by(enabled=True)))

@@ -19,15 +19,14 @@ def header(name: str) -> dict[str, str]:
     return {"$ref": f"{REF}/headers/{name}"}
 
 
-# Every answer carries these; the CORS pair only for the project's allowed origins.
+# Every answer carries these; the CORS pair only for the project's allowed origins (for 400
+# and 404, which name no project, for the origins any enabled project allows).
 ANSWER_HEADERS = {
     "Vary": header("Vary"),
     "Cache-Control": header("CacheControl"),
     "Access-Control-Allow-Origin": header("AllowOrigin"),
     "Access-Control-Allow-Credentials": header("AllowCredentials"),
 }
-# 400 and 404 name no project, so no origin may read them.
-UNREADABLE_HEADERS = {"Vary": header("Vary"), "Cache-Control": header("CacheControl")}
 
 
 def json_answer(
@@ -44,9 +43,14 @@ RESPONSES = {
     "Token": json_answer("A token for the signed-in visitor.", "Token"),
     "Unauthorized": json_answer("Nobody is signed in (never a redirect).", "Refusal"),
     "BadRequest": json_answer(
-        "No project named and no enabled default project.", "Refusal", UNREADABLE_HEADERS
+        "No project named and no enabled default project. Readable by any origin an enabled "
+        "project allows.",
+        "Refusal",
     ),
-    "NotFound": json_answer("No enabled project has this slug.", "Refusal", UNREADABLE_HEADERS),
+    "NotFound": json_answer(
+        "No enabled project has this slug. Readable by any origin an enabled project allows.",
+        "Refusal",
+    ),
     "MethodNotAllowed": json_answer(
         "Only GET, POST and OPTIONS.", "Refusal", {**ANSWER_HEADERS, "Allow": header("Allow")}
     ),
@@ -197,8 +201,9 @@ DOCUMENT: dict[str, Any] = {
         "description": "Issues Soul Machines Digital Person tokens to the signed-in visitor, "
         "authenticated by the issuer's session cookie. Every answer is JSON, carries "
         "`Vary: Origin` and `Cache-Control: no-store`, and the project's allowed origins get "
-        "`Access-Control-Allow-Origin` (echoed) with `Access-Control-Allow-Credentials: true`. "
-        "Give the Web SDK's API key the path form: the SDK appends `?sessionId=` to it.",
+        "`Access-Control-Allow-Origin` (echoed) with `Access-Control-Allow-Credentials: true`; "
+        "a 400 or 404, which names no project, gets them for any origin an enabled project "
+        "allows. Give the Web SDK's API key the path form: the SDK appends `?sessionId=` to it.",
     },
     "tags": [{"name": "tokens"}],
     "paths": {

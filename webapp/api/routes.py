@@ -2,7 +2,13 @@ from flask import Blueprint, Response, current_app, request
 from flask_login import current_user
 
 from webapp.api import token_request
-from webapp.api.answers import TOKEN_PATH, refusal, token_answer, token_issued
+from webapp.api.answers import (
+    TOKEN_PATH,
+    any_project_origins,
+    refusal,
+    token_answer,
+    token_issued,
+)
 from webapp.extensions import csrf, limiter
 from webapp.observability import events
 from webapp.protection.rate_limits import TOKEN_ENDPOINT_EXEMPTION, user_key
@@ -47,9 +53,9 @@ def authorize(slug: str | None = None) -> Response:
     if project is None:
         if slug:
             refused("unknown_project", requested=slug)
-            return refusal(404, unknown_project_message(slug))
+            return refusal(404, unknown_project_message(slug), any_project_origins())
         refused("no_default_project")
-        return refusal(400, NO_DEFAULT)
+        return refusal(400, NO_DEFAULT, any_project_origins())
     origins = project.allowed_origins
     if request.method == "OPTIONS":
         return token_answer(204, None, origins)

@@ -8,8 +8,10 @@ from typing import Any
 import sqlalchemy as sa
 from flask import Flask, current_app, g, has_app_context, request
 
+from webapp.api.answers import read_every_project_origins
 from webapp.extensions import db
 from webapp.protection.rate_limits import count_token_request
+from webapp.services.known_origins import KnownOrigins
 from webapp.services.token_reads import (
     TokenProject,
     TokenRead,
@@ -96,9 +98,11 @@ def forget_reads_after_commit(_session: Any) -> None:
     token request; other processes see it when their reads expire."""
     if has_app_context() and "token_reads" in current_app.extensions:
         token_reads().forget_reads()
+        current_app.extensions["known_origins"].forget()
 
 
 def init_app(app: Flask) -> None:
+    app.extensions["known_origins"] = KnownOrigins(read_every_project_origins, monotonic)
     app.extensions["token_reads"] = TokenReads(
         lambda: read_engine(db.engine, app.config["SQLALCHEMY_ENGINE_OPTIONS"]),
         monotonic,
