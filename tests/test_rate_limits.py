@@ -76,6 +76,28 @@ def test_sign_in_is_limited_per_account(limited_app, make_user):
     assert sign_in(client, grace.email).status_code == 302
 
 
+def test_current_password_checks_count_with_the_sign_ins_of_the_account(
+    limited_app, make_user
+):
+    """Change password, delete account, two-factor on and off: each check is a guess."""
+    app = limited_app(RATELIMIT_SIGN_IN_PER_ACCOUNT="4 per hour")
+    ada = make_user("ada@example.com")
+    client = app.test_client()
+    assert sign_in(client, ada.email).status_code == 302  # 1
+    forms = Forms(client)
+    wrong = "not my password"
+    change = {"password-current_password": wrong, "password-new_password": "a new password here"}
+    change["password-submit"] = "Change password"
+    assert forms.post("/account", change).status_code == 200  # 2
+    delete = {"delete-current_password": wrong}
+    assert forms.post("/account/delete", delete, page="/account").status_code == 400  # 3
+    on = {"code": "000000", "current_password": wrong}
+    assert forms.post("/account/two-factor", on).status_code == 200  # 4
+    assert_too_many_as_a_page(forms.post("/account/two-factor", on))
+    assert_too_many_as_a_page(forms.post("/account", change))
+    assert_too_many_as_a_page(sign_in(app.test_client(), ada.email))  # the door is shared
+
+
 def test_sign_in_is_limited_per_address(limited_app, make_user):
     app = limited_app(RATELIMIT_SIGN_IN_PER_ADDRESS="3 per hour")
     ada = make_user("ada@example.com")

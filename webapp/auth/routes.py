@@ -13,6 +13,7 @@ from flask_login import current_user, login_required, logout_user
 from flask_wtf import FlaskForm
 
 from webapp.auth.blueprint import bp
+from webapp.auth.current_password import current_password_matches
 from webapp.auth.forms import (
     DeleteAccountForm,
     LocaleForm,
@@ -117,7 +118,7 @@ def account() -> ResponseReturnValue:
         flash(f"Your locale is now {current_user.locale}.")
         return redirect(url_for("auth.account"))
     if password_form.submit.data and password_form.validate_on_submit():
-        if not current_user.check_password(password_form.current_password.data):
+        if not current_password_matches(current_user, password_form.current_password.data or ""):
             password_form.current_password.errors = ["That is not your current password."]
         else:
             user = current_user._get_current_object()
@@ -146,7 +147,7 @@ def delete_own_account() -> ResponseReturnValue:
     form = DeleteAccountForm(prefix="delete")
     if form.validate_on_submit():
         user = current_user._get_current_object()
-        if not user.check_password(form.current_password.data or ""):
+        if not current_password_matches(user, form.current_password.data or ""):
             form.current_password.errors = ["That is not your current password."]
         else:
             try:

@@ -10,6 +10,7 @@ from flask_login import current_user, login_required
 from markupsafe import Markup
 
 from webapp.auth.blueprint import bp
+from webapp.auth.current_password import current_password_matches
 from webapp.auth.forms import CodeForm, TwoFactorOffForm, TwoFactorOnForm
 from webapp.auth.next_url import safe_next_url
 from webapp.extensions import db
@@ -120,7 +121,7 @@ def two_factor_settings() -> ResponseReturnValue:
     secret = secret_box.decrypt(session[SETUP])
     form = TwoFactorOnForm()
     if form.validate_on_submit():
-        if not user.check_password(form.current_password.data or ""):
+        if not current_password_matches(user, form.current_password.data or ""):
             form.current_password.errors = ["That is not your current password."]
         else:
             try:
@@ -151,7 +152,7 @@ def two_factor_settings() -> ResponseReturnValue:
 def two_factor_off(user: User) -> ResponseReturnValue:
     form = TwoFactorOffForm()
     if form.validate_on_submit():
-        if not user.check_password(form.current_password.data or ""):
+        if not current_password_matches(user, form.current_password.data or ""):
             form.current_password.errors = ["That is not your current password."]
         else:
             two_factor.disable(user, actor=user)

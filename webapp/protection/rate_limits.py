@@ -35,7 +35,10 @@ def setting(name: str) -> Callable[[], str]:
 
 def hashed_form_email() -> str:
     """The form's email, normalised and hashed: a short key, and no address in the store."""
-    email = request.form.get("email", "")
+    return hashed_email(request.form.get("email", ""))
+
+
+def hashed_email(email: str) -> str:
     try:
         email = normalise_email(email)
     except InvalidEmail:
@@ -75,8 +78,12 @@ def per_address(name: str, methods: list[str] | None = None) -> RouteLimit:
     return limiter.limit(setting(name), methods=methods, error_message=TOO_MANY)
 
 
-sign_in_per_account = limiter.limit(
+# Shared by name with the current-password checks (count_password_check): one count per
+# account, whichever door the guesses come through.
+SIGN_IN_ACCOUNT_SCOPE = "sign-in-per-account"
+sign_in_per_account = limiter.shared_limit(
     setting("RATELIMIT_SIGN_IN_PER_ACCOUNT"),
+    SIGN_IN_ACCOUNT_SCOPE,
     key_func=account_key,
     methods=["POST"],
     error_message=TOO_MANY,
@@ -117,6 +124,21 @@ def count_token_request(app: Flask, who: str) -> None:
             reset_at = limiter.limiter.get_window_stats(item, *keys).reset_time
             wait = min(item.get_expiry(), max(1, math.ceil(reset_at - time.time())))
             raise TooManyRequests(TOO_MANY_TOKENS, retry_after=wait)
+
+
+def count_password_check(email: str) -> None:
+    """A signed-in user's current-password check (change password, delete account, two-factor
+    on or off) is a guess at the password: it counts against RATELIMIT_SIGN_IN_PER_ACCOUNT
+    under the sign-in's own key, before the hash is computed. TooManyRequests when over."""
+    if not limiter.enabled:
+        return
+    prefix = current_app.config["RATELIMIT_KEY_PREFIX"]
+    keys = (prefix, "account:" + hashed_email(email), SIGN_IN_ACCOUNT_SCOPE)
+    for item in parse_limits(current_app.config["RATELIMIT_SIGN_IN_PER_ACCOUNT"]):
+        if not limiter.limiter.hit(item, *keys):
+            reset_at = limiter.limiter.get_window_stats(item, *keys).reset_time
+            wait = min(item.get_expiry(), max(1, math.ceil(reset_at - time.time())))
+            raise TooManyRequests(TOO_MANY, retry_after=wait)
 
 
 @functools.lru_cache(maxsize=16)
