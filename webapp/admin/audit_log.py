@@ -1,7 +1,7 @@
 from flask import render_template, request
 from flask.typing import ResponseReturnValue
 
-from webapp.admin.blueprint import PER_PAGE, bp, number_arg
+from webapp.admin.blueprint import MAX_INTEGER_ID, PER_PAGE, bp, number_arg
 from webapp.admin.forms import ProjectForm
 from webapp.extensions import db
 from webapp.models import AuditEvent, Project, User
@@ -22,7 +22,7 @@ def audit() -> ResponseReturnValue:
             if project_id is not None
             else AuditEvent.target_label == project_slug,
         )
-    admin_id = number_arg("admin")
+    admin_id = number_arg("admin", MAX_INTEGER_ID)  # a user's id
     if admin_id:
         select = select.where(AuditEvent.actor_id == admin_id)
     before = number_arg("before")

@@ -8,8 +8,10 @@ from webapp.login import presented_second_factor
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 PER_PAGE = 50
-# Row ids are BIGINTs on PostgreSQL; a larger number is no row, and would overflow the query.
+# A number larger than its column holds is no row, and would overflow the query on
+# PostgreSQL: audit events have BIGINT ids, users and projects INTEGER ones.
 MAX_ID = 2**63 - 1
+MAX_INTEGER_ID = 2**31 - 1
 MAX_PAGE = MAX_ID // PER_PAGE
 
 
