@@ -21,6 +21,7 @@ from webapp.config_checks import (
     SECRET_SETTINGS,
     ConfigError,
     check_account_settings,
+    check_durations,
     check_observability_settings,
     check_rate_limit_storage,
     check_secrets,
@@ -44,7 +45,11 @@ DEFAULTS: dict[str, Any] = {
     "REMEMBER_COOKIE_SAMESITE": "Lax",
     "REMEMBER_COOKIE_NAME": "remember_token",
     "REMEMBER_COOKIE_HTTPONLY": True,
+    # How long a remember-me cookie signs in, from the sign-in that made it (signed inside).
     "REMEMBER_COOKIE_DURATION": timedelta(days=30),
+    # The session length: a session cookie is accepted this long after it was last written
+    # (Flask's setting; it bounds every session cookie's signature, not only "permanent" ones).
+    "PERMANENT_SESSION_LIFETIME": timedelta(hours=12),
     # hide_parameters keeps bound values (password hashes, encrypted keys, emails) out of
     # engine errors, and so out of every log and traceback.
     "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True, "hide_parameters": True},
@@ -115,6 +120,7 @@ def load_config(app: Flask, test_config: Mapping[str, Any] | None) -> None:
         if not app.config.get(name):
             app.config[name] = missing_secret(name, deployment, app.instance_path)
     check_settings(app.config)
+    check_durations(app.config)
     check_secrets(app.config, production=deployment == "production")
     check_rate_limit_storage(app.config, production=deployment == "production")
     check_observability_settings(app.config)

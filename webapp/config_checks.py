@@ -3,6 +3,7 @@ with one line (a ConfigError), rather than breaking every request later."""
 
 import os
 import string
+from datetime import timedelta
 from ipaddress import IPv4Network, IPv6Network, ip_network
 from typing import Any
 from urllib.parse import urlsplit
@@ -106,6 +107,25 @@ def check_rate_limit_storage(config: Config, *, production: bool) -> None:
         "alone: set FLASK_RATELIMIT_STORAGE_URI=redis://… (shared by every worker and "
         "instance) or run one worker (WORKERS=1)."
     )
+
+
+# Cookie lifetimes, in seconds from the environment: (lowest, highest).
+DURATIONS = {
+    "PERMANENT_SESSION_LIFETIME": (60, 400 * 24 * 3600),
+    "REMEMBER_COOKIE_DURATION": (60, 400 * 24 * 3600),
+}
+
+
+def check_durations(config: Config) -> None:
+    """Seconds (the environment's form) or a timedelta; kept as a timedelta."""
+    for name, (lowest, highest) in DURATIONS.items():
+        value = config[name]
+        seconds = value.total_seconds() if isinstance(value, timedelta) else value
+        if type(seconds) not in (int, float) or not lowest <= seconds <= highest:
+            raise ConfigError(
+                f"{name} must be a number of seconds from {lowest} to {highest}, not {value!r}"
+            )
+        config[name] = timedelta(seconds=seconds)
 
 
 def valid_limit(text: str) -> bool:

@@ -1,14 +1,17 @@
 """How a session or remember-me cookie becomes a user, and what happens when there is none."""
 
+import time
+
 from flask import Flask, current_app, jsonify, redirect, request, session
 from flask.typing import ResponseReturnValue
-from flask_login import current_user, login_url, login_user, logout_user
+from flask_login import current_user, login_url, login_user, logout_user, user_loaded_from_cookie
 
 from webapp.api import token_request
 from webapp.api.token_request import is_token_request, token_visitor
 from webapp.errors import wants_json
 from webapp.extensions import db, login_manager
 from webapp.models import User
+from webapp.models.types import utcnow
 from webapp.services.token_reads import TokenVisitor
 
 
@@ -26,10 +29,20 @@ def load_user(login_id: str) -> User | TokenVisitor | None:
 
 
 def signs_in(user: User | TokenVisitor | None, login_id: str) -> bool:
-    """The login id is `public_id:session_version`; a stale version or a disabled
-    account ends the session on its next request."""
-    version = login_id.partition(":")[2]
-    return user is not None and user.is_active and str(user.session_version) == version
+    """The login id is `public_id:session_version:signed_in_at` (User.get_id); a stale
+    version, a sign-in older than REMEMBER_COOKIE_DURATION or a disabled account ends the
+    session on its next request. The remember-me cookie is this id under Flask-Login's MAC,
+    so its issue time is signed; the session cookie's own age is bounded by its signature
+    (PERMANENT_SESSION_LIFETIME)."""
+    parts = login_id.split(":")
+    if user is None or len(parts) != 3 or not parts[2].isdigit():
+        return False
+    longest = current_app.config["REMEMBER_COOKIE_DURATION"].total_seconds()
+    return (
+        user.is_active
+        and parts[1] == str(user.session_version)
+        and time.time() - int(parts[2]) < longest
+    )
 
 
 def start_session(user: User, *, remember: bool = False) -> None:
@@ -72,6 +85,15 @@ def end_session() -> None:
     logout_user()  # after the clear: it asks for the remember-me cookie to be deleted
 
 
+def signed_in_by_cookie(_app: Flask, user: User | TokenVisitor) -> None:
+    """A remember-me cookie starting a session is a sign-in: "Last sign-in" says so. (On the
+    token endpoint the user is a TokenVisitor, so the row is written by its public id.)"""
+    db.session.execute(
+        db.update(User).filter_by(public_id=user.public_id).values(last_login_at=utcnow())
+    )
+    db.session.commit()
+
+
 @login_manager.unauthorized_handler
 def unauthorized() -> ResponseReturnValue:
     """Scripts get a 401 in JSON; people are sent to sign in and brought back."""
@@ -83,6 +105,7 @@ def unauthorized() -> ResponseReturnValue:
 def init_app(app: Flask) -> None:
     login_manager.init_app(app)
     token_request.init_app(app)
+    user_loaded_from_cookie.connect(signed_in_by_cookie, app)
     # Flask-Login's "basic" protection only marks a session not fresh when the address or
     # browser changes, and nothing here asks for a fresh sign-in; so it would only rewrite
     # the cookie. Sessions end by their version instead (end_session, disabling).

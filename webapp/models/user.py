@@ -1,5 +1,6 @@
 """End users and admins."""
 
+import time
 import uuid
 from datetime import datetime
 
@@ -61,7 +62,9 @@ class User(UserMixin, db.Model):  # type: ignore[name-defined]  # made at run ti
         self.session_version += 1
 
     def get_id(self) -> str:
-        return f"{self.public_id}:{self.session_version}"
+        """The login id Flask-Login keeps in the session and the remember-me cookie, made
+        at sign-in: who, which session version, and when (webapp.login.signs_in)."""
+        return f"{self.public_id}:{self.session_version}:{int(time.time())}"
 
     @classmethod
     def by_email(cls, email: str) -> "User | None":
