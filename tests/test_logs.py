@@ -205,3 +205,25 @@ def test_engine_errors_log_no_bound_parameters(make_app, caplog):
     assert "parameters hidden" in caplog.text
     assert PASSWORD_HASH not in caplog.text
     assert PASSWORD_HASH not in response.get_data(as_text=True)
+
+
+FORGED = (
+    "/x%0a2026-01-01 00:00:00,000 INFO webapp.requests [-] GET /admin 200 1.00ms%c2%85%e2%80%a8"
+)
+
+
+def test_development_escapes_control_characters_in_every_value(client, capsys):
+    client.get(FORGED)
+    stderr = capsys.readouterr().err
+    [line] = [line for line in stderr.splitlines() if "webapp.requests" in line]
+    assert line.endswith("ms")  # one line, whatever the path held
+    assert "/x\\u000a2026-01-01" in line and "\\u0085\\u2028" in line
+
+
+def test_production_escapes_what_json_writes_as_is(production_app, capsys):
+    production_app.test_client().get(FORGED)
+    stderr = capsys.readouterr().err
+    assert "\x85" not in stderr and "\u2028" not in stderr
+    entries = json_lines(stderr)  # every line still one object
+    [line] = lines_of(entries, "webapp.requests")
+    assert line["path"].startswith("/x\n2026-01-01") and line["path"].endswith("\x85\u2028")

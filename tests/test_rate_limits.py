@@ -76,9 +76,7 @@ def test_sign_in_is_limited_per_account(limited_app, make_user):
     assert sign_in(client, grace.email).status_code == 302
 
 
-def test_current_password_checks_count_with_the_sign_ins_of_the_account(
-    limited_app, make_user
-):
+def test_current_password_checks_count_with_the_sign_ins_of_the_account(limited_app, make_user):
     """Change password, delete account, two-factor on and off: each check is a guess."""
     app = limited_app(RATELIMIT_SIGN_IN_PER_ACCOUNT="4 per hour")
     ada = make_user("ada@example.com")

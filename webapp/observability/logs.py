@@ -39,6 +39,35 @@ class StderrHandler(logging.StreamHandler[TextIO]):
 # Made once: json.dumps with options builds an encoder per call, a third of the cost of a line.
 ENCODER = json.JSONEncoder(default=str, ensure_ascii=False)
 
+# Characters that end a line, or move the cursor, in some reader of the log: C0 and C1
+# controls, DEL, and the Unicode line and paragraph separators (str.splitlines splits on
+# several of them). A value holding one (a decoded `%0a` in a path) could forge a line.
+CONTROL_ESCAPES = {
+    code: f"\\u{code:04x}" for code in [*range(0x20), *range(0x7F, 0xA0), 0x2028, 0x2029]
+}
+
+
+def escape_controls(text: str) -> str:
+    """`\\uXXXX` for each such character: readable in text, and valid inside a JSON string."""
+    return text.translate(CONTROL_ESCAPES)
+
+
+class TextFormatter(logging.Formatter):
+    """Development's readable lines, one per record: every value is escaped (a traceback,
+    appended after, keeps its own lines)."""
+
+    def formatMessage(self, record: logging.LogRecord) -> str:
+        return escape_controls(super().formatMessage(record))
+
+
+def escape_json_line(line: str) -> str:
+    """The JSON encoder escapes C0 controls itself; what it writes as is (DEL, C1, U+2028,
+    U+2029) can only stand inside a string, where `\\uXXXX` means the same. A plain ASCII
+    line, nearly every one, is checked in two quick scans and left alone."""
+    if line.isascii() and "\x7f" not in line:
+        return line
+    return escape_controls(line)
+
 
 class JsonFormatter(logging.Formatter):
     """One JSON object per line: time, level, logger, message, request id, then the extras."""
@@ -58,7 +87,7 @@ class JsonFormatter(logging.Formatter):
             entry["exception"] = self.formatException(record.exc_info)
         if record.stack_info:
             entry["stack"] = self.formatStack(record.stack_info)
-        return ENCODER.encode(entry)
+        return escape_json_line(ENCODER.encode(entry))
 
 
 def add_request_id(record: logging.LogRecord) -> bool:
@@ -76,7 +105,7 @@ def make_handler(json_lines: bool) -> logging.Handler:
     if json_lines:
         handler.setFormatter(JsonFormatter())
     else:
-        handler.setFormatter(logging.Formatter(TEXT_FORMAT, defaults={"request_id": "-"}))
+        handler.setFormatter(TextFormatter(TEXT_FORMAT, defaults={"request_id": "-"}))
     return handler
 
 
