@@ -25,7 +25,7 @@ run: $(VENV)/.installed
 # THREADS default to the number of CPUs and 4. It does not migrate: run `db upgrade` first.
 # Unless PROMETHEUS_MULTIPROC_DIR is set, each start gives the workers a fresh, empty one.
 serve: PORT ?= 8000
-serve: $(VENV)/.installed
+serve: $(VENV)/.installed-serve
 	$(BIN)/webapp-serve --host $(HOST) --port $(PORT) \
 		$(if $(WORKERS),--workers $(WORKERS)) $(if $(THREADS),--threads $(THREADS))
 
@@ -85,6 +85,11 @@ $(UV):
 $(VENV)/.installed: pyproject.toml uv.lock | $(UV)
 	$(SYNC)
 	touch $@
+
+# Production may name PostgreSQL: its driver too. --inexact keeps the test extras if present.
+$(VENV)/.installed-serve: pyproject.toml uv.lock | $(UV)
+	$(SYNC) --extra postgres --inexact
+	touch $@ $(VENV)/.installed
 
 $(VENV)/.installed-test: pyproject.toml uv.lock | $(UV)
 	$(SYNC) --extra test --extra postgres

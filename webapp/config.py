@@ -113,6 +113,7 @@ def load_config(app: Flask, test_config: Mapping[str, Any] | None) -> None:
     app.config["SQLALCHEMY_DATABASE_URI"] = normalise_database_url(
         app.config["SQLALCHEMY_DATABASE_URI"]
     )
+    check_database_driver(app.config["SQLALCHEMY_DATABASE_URI"])
     app.config["SQLALCHEMY_ENGINE_OPTIONS"] = with_connect_timeout(
         app.config["SQLALCHEMY_ENGINE_OPTIONS"], app.config["SQLALCHEMY_DATABASE_URI"]
     )
@@ -178,6 +179,20 @@ def normalise_database_url(url: str) -> str:
         if url.startswith(prefix):
             return "postgresql+psycopg://" + url[len(prefix) :]
     return url
+
+
+def check_database_driver(url: str) -> None:
+    """PostgreSQL needs psycopg, an extra (`[postgres]`) a checkout's plain `.venv` lacks:
+    one line saying what to install, rather than a ModuleNotFoundError traceback."""
+    if make_url(url).get_backend_name() != "postgresql":
+        return
+    try:
+        import psycopg  # noqa: F401  (only to see that it is there)
+    except ImportError:
+        raise ConfigError(
+            "The database is PostgreSQL, but its driver (psycopg) is not installed: in a "
+            "checkout run `make serve` (it installs it), or `pip install 'psycopg[binary]'`."
+        ) from None
 
 
 # Seconds to wait for PostgreSQL to accept a connection. libpq waits forever by default, so a

@@ -1,5 +1,5 @@
-"""The production server with several workers keeps every brute-force limit: it counts in a
-store all workers share, or it does not start."""
+"""What the production server refuses, in one line, rather than run wrongly: several workers
+on a per-process rate-limit store (each would count alone), PostgreSQL without its driver."""
 
 import subprocess
 import sys
@@ -103,3 +103,17 @@ def test_the_eleventh_wrong_password_is_refused_across_two_workers(
         connection.close()
     assert statuses == [200] * ALLOWED + [429, 429]
     assert good.status == 429  # the account's counter, not the guesser's session
+
+
+def test_postgresql_without_its_driver_is_one_line_saying_what_to_run(monkeypatch, tmp_path):
+    monkeypatch.setitem(sys.modules, "psycopg", None)  # as in a checkout's plain .venv
+    settings = {"DEPLOYMENT": "development", "SQLALCHEMY_DATABASE_URI": "postgresql://db/x"}
+    with pytest.raises(ConfigError, match=r"driver \(psycopg\) is not installed: .*make serve"):
+        create_app(settings, instance_path=str(tmp_path))
+
+
+def test_make_serve_installs_the_postgresql_driver():
+    dry_run = subprocess.run(
+        ["make", "-n", "-B", "serve"], cwd=ROOT, capture_output=True, text=True, check=True
+    )
+    assert "sync --locked" in dry_run.stdout and "--extra postgres" in dry_run.stdout
