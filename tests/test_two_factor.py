@@ -2,13 +2,14 @@
 
 Codes are computed with pyotp for a fixed clock the tests set, never by waiting."""
 
+import hashlib
 import re
 import types
 
 import pyotp
 import pytest
 from cryptography.fernet import Fernet
-from helpers import PASSWORD, Forms
+from helpers import PASSWORD, SECRET_KEY, Forms
 
 from webapp.auth import two_factor as two_factor_views
 from webapp.extensions import db
@@ -41,7 +42,8 @@ def with_two_factor(app, user: User) -> tuple[str, list[str]]:
         stored = db.session.get(User, user.id)
         stored.totp_secret_encrypted = secret_box.encrypt(secret)
         db.session.add_all(
-            RecoveryCode(user_id=user.id, code_hash=totp.recovery_code_hash(code)) for code in codes
+            RecoveryCode(user_id=user.id, code_hash=totp.recovery_code_hash(code, SECRET_KEY))
+            for code in codes
         )
         db.session.commit()
     return secret, codes
@@ -335,3 +337,27 @@ def with_two_factor_secret(app, user: User) -> str:
     with app.app_context():
         stored = db.session.get(User, user.id)
         return secret_box.decrypt(stored.totp_secret_encrypted)
+
+
+def test_recovery_codes_are_kept_under_a_key_the_database_does_not_hold(
+    app, make_app, client, forms, signed_in_user
+):
+    """A copied database alone cannot search them: a plain hash of a code matches nothing."""
+    done = turn_on(forms, setup_secret(client))
+    codes = re.findall(r"<li>([a-z2-9]{5}-[a-z2-9]{5})</li>", done.get_data(as_text=True))
+    with app.app_context():
+        stored = set(db.session.scalars(db.select(RecoveryCode.code_hash)))
+    plain = {hashlib.sha256(code.replace("-", "").encode()).hexdigest() for code in codes}
+    assert not stored & plain
+    assert stored == {totp.recovery_code_hash(code, SECRET_KEY) for code in codes}
+
+    other_key = make_app(SECRET_KEY="another secret key, long enough for production")
+    forms = Forms(other_key.test_client())
+    password_step(forms, signed_in_user)
+    assert code_step(forms, codes[0]).status_code == 200  # refused under another key
+    rotated = make_app(
+        SECRET_KEY="a new secret key, long enough", SECRET_KEY_FALLBACKS=[SECRET_KEY]
+    )
+    forms = Forms(rotated.test_client())
+    password_step(forms, signed_in_user)
+    assert code_step(forms, codes[0]).status_code == 302  # the old key is still a fallback

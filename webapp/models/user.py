@@ -79,8 +79,9 @@ class User(UserMixin, db.Model):  # type: ignore[name-defined]  # made at run ti
 
 
 class RecoveryCode(db.Model):  # type: ignore[name-defined]  # made at run time by Flask-SQLAlchemy
-    """A one-time second factor, kept only as the SHA-256 of the code (they are random and
-    long, so a slow hash would add nothing). Using one deletes its row."""
+    """A one-time second factor, kept only as a keyed hash of the code (rules.totp: they are
+    random, so a slow hash would add nothing; the key keeps a copied database from searching
+    them). Using one deletes its row."""
 
     __tablename__ = "recovery_codes"
 

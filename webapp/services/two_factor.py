@@ -7,6 +7,8 @@ code cannot both succeed, on SQLite or PostgreSQL.
 
 from typing import Literal
 
+from flask import current_app
+
 from webapp.extensions import db
 from webapp.models import AuditAction, RecoveryCode, User
 from webapp.rules import totp
@@ -36,8 +38,10 @@ def enable(user: User, secret: str, code: str) -> list[str]:
     user.end_sessions()
     codes = totp.new_recovery_codes()
     db.session.execute(db.delete(RecoveryCode).filter_by(user_id=user.id))
+    key = current_app.config["SECRET_KEY"]
     db.session.add_all(
-        RecoveryCode(user_id=user.id, code_hash=totp.recovery_code_hash(code)) for code in codes
+        RecoveryCode(user_id=user.id, code_hash=totp.recovery_code_hash(code, key))
+        for code in codes
     )
     audit.record(AuditAction.ENABLE_TWO_FACTOR, user, {}, {}, user)
     return codes
@@ -65,8 +69,12 @@ def check_code(user: User, code: str) -> Literal["totp", "recovery"]:
         if step is not None and claim_step(user, step):
             return "totp"
         raise WrongCode()
+    # Codes kept under an old SECRET_KEY still work while it is in SECRET_KEY_FALLBACKS.
+    config = current_app.config
+    keys = [config["SECRET_KEY"], *(config.get("SECRET_KEY_FALLBACKS") or ())]
+    hashes = [totp.recovery_code_hash(code, key) for key in keys]
     used = db.session.execute(
-        db.delete(RecoveryCode).filter_by(user_id=user.id, code_hash=totp.recovery_code_hash(code))
+        db.delete(RecoveryCode).filter_by(user_id=user.id).where(RecoveryCode.code_hash.in_(hashes))
     )
     if used.rowcount != 1:  # type: ignore[attr-defined]
         raise WrongCode()
