@@ -5,6 +5,7 @@ Settings that depend on the deployment (secure cookies, generated development se
 only defaults: a layer that sets one explicitly wins.
 """
 
+import contextlib
 import os
 import secrets
 import tempfile
@@ -193,10 +194,9 @@ def create_private_sqlite_file(url: str) -> None:
     if path.startswith("file:") or os.path.exists(path):
         return  # a URI filename, or a database made already
     os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
-    try:
+    # FileExistsError: another worker made it at the same moment, with the same mode.
+    with contextlib.suppress(FileExistsError):
         os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
-    except FileExistsError:
-        pass  # another worker made it at the same moment, with the same mode
 
 
 def check_database_driver(url: str) -> None:
