@@ -5,7 +5,7 @@ import json
 
 import jwt
 import pytest
-from helpers import HS256_KEY
+from helpers import HS256_KEY, metric_value
 
 from webapp.extensions import db
 from webapp.models import AuditEvent, Project
@@ -341,6 +341,42 @@ def test_preview_issues_a_real_test_token(client, forms, make_project, signed_in
     token = page.split('<pre id="test-token">')[1].split("</pre>")[0]
     claims = jwt.decode(token, HS256_KEY, algorithms=["HS256"])
     assert claims["user_id"] == signed_in_admin.public_id
+
+
+def test_a_test_token_is_logged_counted_and_audited(
+    app, client, forms, make_project, signed_in_admin, caplog
+):
+    make_project("shop")
+    page = forms.post("/admin/projects/shop/preview").get_data(as_text=True)
+    token = page.split('<pre id="test-token">')[1].split("</pre>")[0]
+    claims = jwt.decode(token, HS256_KEY, algorithms=["HS256"])
+    assert any(
+        record.getMessage().startswith("token issued: project shop")
+        and claims["jti"] in record.getMessage()
+        for record in caplog.records
+    )
+    metrics = client.get("/metrics").get_data(as_text=True)
+    assert metric_value(metrics, "webapp_tokens_issued_total", project="shop") == 1
+    with app.app_context():
+        event = db.session.scalar(db.select(AuditEvent).filter_by(action="issue_test_token"))
+        assert event.actor_id == signed_in_admin.id and event.target_label == "shop"
+        assert {name: change["after"] for name, change in event.changes.items()} == {
+            "jti": claims["jti"],
+            "exp": claims["exp"],
+        }
+    assert "issue test token" in client.get("/admin/audit").get_data(as_text=True)
+
+
+def test_a_disabled_project_gets_no_test_token(app, client, forms, make_project, signed_in_admin):
+    make_project("shop", enabled=False)
+    assert "This project is disabled" in client.get("/admin/projects/shop/preview").get_data(
+        as_text=True
+    )
+    page = forms.post("/admin/projects/shop/preview").get_data(as_text=True)
+    assert 'id="test-token"' not in page
+    assert "no test token is issued. Enable it first." in page
+    with app.app_context():
+        assert db.session.scalar(db.select(AuditEvent).filter_by(action="issue_test_token")) is None
 
 
 def test_preview_of_a_broken_project_says_why(app, client, make_project):

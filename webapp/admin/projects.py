@@ -16,9 +16,10 @@ from webapp.rules.problems import InvalidProject, Problem
 from webapp.rules.signing import key_problems
 from webapp.rules.sites import OK
 from webapp.rules.wording import describe
+from webapp.services.admin_tokens import ProjectDisabled, issue_test_token
 from webapp.services.inspection import moment
 from webapp.services.projects import StaleProject, delete_project, save_project
-from webapp.services.tokens import ProjectCannotSign, issue_token
+from webapp.services.tokens import ProjectCannotSign
 
 
 def project_or_404(slug: str) -> Project:
@@ -127,9 +128,12 @@ def preview_project(slug: str) -> ResponseReturnValue:
     claims, problems, issued, refusal = None, [], None, None
     if request.method == "POST":
         try:
-            issued = issue_token(project, current_user, nbf_leeway=leeway)
+            issued = issue_test_token(
+                project, current_user._get_current_object(), nbf_leeway=leeway
+            )
+            db.session.commit()
             claims = issued.claims  # the preview shows what the test token carries
-        except ProjectCannotSign as error:
+        except (ProjectCannotSign, ProjectDisabled) as error:
             refusal = str(error)
     if claims is None:
         try:

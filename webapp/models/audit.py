@@ -25,6 +25,7 @@ class AuditAction(StrEnum):
     RESET_TWO_FACTOR = "reset_two_factor"
     RESET_PASSWORD = "reset_password"  # noqa: S105  (an action's name, not a password)
     DELETE_ACCOUNT = "delete_account"
+    ISSUE_TEST_TOKEN = "issue_test_token"  # noqa: S105  (an action's name, not a token)
 
     @property
     def label(self) -> str:
@@ -33,7 +34,7 @@ class AuditAction(StrEnum):
     @property
     def shows_before(self) -> bool:
         """A creation has no before; its changes are the new values alone."""
-        return self is not AuditAction.CREATE
+        return self not in (AuditAction.CREATE, AuditAction.ISSUE_TEST_TOKEN)
 
     @property
     def shows_after(self) -> bool:
