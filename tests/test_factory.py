@@ -116,8 +116,9 @@ def test_flask_prefixed_database_uri_beats_the_alias(tmp_path, monkeypatch):
 
 
 def test_trusted_proxies_wraps_the_app(tmp_path):
-    app = create_app({**PRODUCTION_SECRETS, "TRUSTED_PROXIES": 1}, instance_path=str(tmp_path))
-    assert type(app.wsgi_app).__name__ == "ProxyFix"
+    settings = {**PRODUCTION_SECRETS, "TRUSTED_PROXIES": 1, "TRUSTED_PROXY_NETWORKS": "::1"}
+    app = create_app(settings, instance_path=str(tmp_path))
+    assert type(app.wsgi_app).__name__ == "TrustedProxyFix"
 
 
 @pytest.mark.parametrize(

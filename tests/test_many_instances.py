@@ -149,6 +149,7 @@ def deployment(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Deployment]
             "FLASK_SECRETS_ENCRYPTION_KEYS": Fernet.generate_key().decode(),
             "FLASK_SQLALCHEMY_DATABASE_URI": database_url,
             "FLASK_TRUSTED_PROXIES": "1",
+            "FLASK_TRUSTED_PROXY_NETWORKS": "127.0.0.1,::1",  # nginx, on this machine
             "FLASK_PUBLIC_URL": f"https://127.0.0.1:{https_port}",
             "FLASK_RATELIMIT_STORAGE_URI": REDIS_URL,
             "FLASK_RATELIMIT_KEY_PREFIX": rate_limit_prefix,

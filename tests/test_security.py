@@ -122,7 +122,9 @@ def test_an_untrusted_host_is_refused_not_redirected_to(make_app):
 
 
 def test_an_untrusted_forwarded_host_is_refused(make_app):
-    client = make_app(TRUSTED_HOSTS=["tokens.example.com"], TRUSTED_PROXIES=1).test_client()
+    client = make_app(
+        TRUSTED_HOSTS=["tokens.example.com"], TRUSTED_PROXIES=1, TRUSTED_PROXY_NETWORKS="127.0.0.1"
+    ).test_client()
     forwarded = {"Host": "tokens.example.com", "X-Forwarded-Host": "evil.example"}
     response = client.get("/admin", headers=forwarded)
     assert response.status_code == 400

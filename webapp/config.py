@@ -24,6 +24,7 @@ from webapp.config_checks import (
     check_account_settings,
     check_durations,
     check_observability_settings,
+    check_proxy_settings,
     check_rate_limit_storage,
     check_secrets,
     check_settings,
@@ -42,6 +43,8 @@ DEFAULTS: dict[str, Any] = {
     # Seconds a visitor's last read may serve tokens while the database cannot be reached.
     "TOKEN_STALE_IF_ERROR": 300,
     "TRUSTED_PROXIES": 0,
+    # The proxies' own addresses or networks: forwarded headers from any other peer are ignored.
+    "TRUSTED_PROXY_NETWORKS": None,
     "SESSION_COOKIE_SAMESITE": "Lax",
     "REMEMBER_COOKIE_SAMESITE": "Lax",
     "REMEMBER_COOKIE_NAME": "remember_token",
@@ -127,6 +130,7 @@ def load_config(app: Flask, test_config: Mapping[str, Any] | None) -> None:
     check_secrets(app.config, production=deployment == "production")
     check_rate_limit_storage(app.config, production=deployment == "production")
     check_observability_settings(app.config)
+    check_proxy_settings(app.config)
     app.config["TRUSTED_HOSTS"] = trusted_hosts(app.config["TRUSTED_HOSTS"])
     app.config["PUBLIC_URL"] = checked_public_url(app.config["PUBLIC_URL"])
     check_account_settings(app.config)

@@ -4,7 +4,7 @@ with one line (a ConfigError), rather than breaking every request later."""
 import os
 import string
 from datetime import timedelta
-from ipaddress import IPv4Network, IPv6Network, ip_network
+from ipaddress import IPv4Address, IPv4Network, IPv6Address, IPv6Network, ip_address, ip_network
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -185,7 +185,7 @@ def check_observability_settings(config: Config) -> None:
     if not isinstance(level, str) or level.upper() not in LOG_LEVELS:
         raise ConfigError(f"LOG_LEVEL must be one of {', '.join(LOG_LEVELS)}, not {level!r}")
     try:
-        metrics_networks(config["METRICS_ALLOWED_NETWORKS"])
+        parse_networks(config["METRICS_ALLOWED_NETWORKS"])
     except ValueError as error:
         raise ConfigError(
             f"METRICS_ALLOWED_NETWORKS must be comma-separated networks such as "
@@ -204,8 +204,40 @@ def check_observability_settings(config: Config) -> None:
         )
 
 
-def metrics_networks(setting: object) -> tuple[IPv4Network | IPv6Network, ...]:
-    """The networks in `METRICS_ALLOWED_NETWORKS`; a ValueError names the one that is wrong."""
+def address_in_networks(text: str | None, networks: tuple[IPv4Network | IPv6Network, ...]) -> bool:
+    """Whether a peer's address (REMOTE_ADDR) lies in one of the networks."""
+    try:
+        address: IPv4Address | IPv6Address = ip_address(text or "")
+    except ValueError:
+        return False
+    if isinstance(address, IPv6Address) and address.ipv4_mapped:
+        address = address.ipv4_mapped  # a dual-stack socket reports IPv4 clients this way
+    return any(address in network for network in networks)
+
+
+def check_proxy_settings(config: Config) -> None:
+    """Forwarded headers are believed only from the proxies' own addresses, as nginx's
+    set_real_ip_from: with TRUSTED_PROXIES set, TRUSTED_PROXY_NETWORKS must say where they
+    are, or any client reaching the app directly could claim any address."""
+    networks = config["TRUSTED_PROXY_NETWORKS"]
+    if config["TRUSTED_PROXIES"] and not networks:
+        raise ConfigError(
+            f"TRUSTED_PROXIES is {config['TRUSTED_PROXIES']}, so set TRUSTED_PROXY_NETWORKS to "
+            "the proxies' addresses or networks (for nginx on this machine: 127.0.0.1,::1); "
+            "forwarded headers from any other peer are ignored."
+        )
+    try:
+        parse_networks(networks or "")
+    except ValueError as error:
+        raise ConfigError(
+            f"TRUSTED_PROXY_NETWORKS must be comma-separated addresses or networks such as "
+            f"10.0.0.5,192.168.0.0/24: {error}"
+        ) from None
+
+
+def parse_networks(setting: object) -> tuple[IPv4Network | IPv6Network, ...]:
+    """The networks in a setting such as `METRICS_ALLOWED_NETWORKS`; a ValueError names the one
+    that is wrong."""
     if not isinstance(setting, str):
         raise ValueError(f"not {setting!r}")
     networks = []

@@ -7,7 +7,6 @@ answers. Without it, each app counts in its own registry.
 
 import hmac
 import os
-from ipaddress import IPv4Address, IPv6Address, ip_address
 from typing import Any
 
 from flask import Blueprint, Flask, Response, abort, current_app, request
@@ -21,7 +20,7 @@ from prometheus_client import (
     multiprocess,
 )
 
-from webapp.config_checks import metrics_networks
+from webapp.config_checks import address_in_networks, parse_networks
 
 bp = Blueprint("metrics", __name__)
 # Labels are bounded (slugs, endpoints); this bounds the kept children all the same.
@@ -49,7 +48,7 @@ class Metrics:
     """The app's metrics. Labels are bounded: project slugs, fixed reasons, endpoint names."""
 
     def __init__(self, allowed_networks: str, token: str, multiprocess_dir: str | None):
-        self.networks = metrics_networks(allowed_networks)
+        self.networks = parse_networks(allowed_networks)
         self.token = token.encode() if token else None
         self.multiprocess = multiprocess_dir is not None
         self.registry = CollectorRegistry()
@@ -105,13 +104,7 @@ class Metrics:
             given_token = given.strip().encode()
             if scheme.lower() == "bearer" and hmac.compare_digest(given_token, self.token):
                 return True
-        try:
-            address: IPv4Address | IPv6Address = ip_address(remote_addr or "")
-        except ValueError:
-            return False
-        if isinstance(address, IPv6Address) and address.ipv4_mapped:
-            address = address.ipv4_mapped  # a dual-stack socket reports IPv4 clients this way
-        return any(address in network for network in self.networks)
+        return address_in_networks(remote_addr, self.networks)
 
 
 def metrics_of(app: Flask) -> Metrics:
