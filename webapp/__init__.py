@@ -60,12 +60,13 @@ def register_proxy_fix(app: Flask) -> None:
 def register_extensions(app: Flask) -> None:
     from webapp import login, models  # noqa: F401  (Alembic)
     from webapp.extensions import csrf, db, migrate
-    from webapp.protection import input_guard, rate_limits, security
+    from webapp.protection import input_guard, private_files, rate_limits, security
     from webapp.secret_box import secret_box
 
     security.init_app(app)  # first: its size check runs before any hook reads a body
     input_guard.init_app(app)  # then what no field may hold, before CSRF reads the form
     db.init_app(app)
+    private_files.init_app(app)
     migrate.init_app(
         app, db, directory=bundled("migrations"), render_as_batch=True, compare_type=True
     )

@@ -5,7 +5,6 @@ Settings that depend on the deployment (secure cookies, generated development se
 only defaults: a layer that sets one explicitly wins.
 """
 
-import contextlib
 import os
 import secrets
 import tempfile
@@ -118,7 +117,6 @@ def load_config(app: Flask, test_config: Mapping[str, Any] | None) -> None:
         app.config["SQLALCHEMY_DATABASE_URI"]
     )
     check_database_driver(app.config["SQLALCHEMY_DATABASE_URI"])
-    create_private_sqlite_file(app.config["SQLALCHEMY_DATABASE_URI"])
     app.config["SQLALCHEMY_ENGINE_OPTIONS"] = with_connect_timeout(
         app.config["SQLALCHEMY_ENGINE_OPTIONS"], app.config["SQLALCHEMY_DATABASE_URI"]
     )
@@ -185,22 +183,6 @@ def normalise_database_url(url: str) -> str:
         if url.startswith(prefix):
             return "postgresql+psycopg://" + url[len(prefix) :]
     return url
-
-
-def create_private_sqlite_file(url: str) -> None:
-    """An SQLite database holds password hashes and encrypted keys: make its file 0600, like
-    the secrets beside it, before SQLite would make it 0644 (its journal and WAL files take
-    the database file's mode). An existing file is left as it is."""
-    parsed = make_url(url)
-    path = parsed.database
-    if parsed.get_backend_name() != "sqlite" or not path or path == ":memory:":
-        return
-    if path.startswith("file:") or os.path.exists(path):
-        return  # a URI filename, or a database made already
-    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
-    # FileExistsError: another worker made it at the same moment, with the same mode.
-    with contextlib.suppress(FileExistsError):
-        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
 
 
 def check_database_driver(url: str) -> None:
