@@ -15,6 +15,7 @@ from flask_migrate import upgrade
 from helpers import (
     ABUSE,
     HS256_KEY,
+    MAIL_PUBLIC_URL,
     MIGRATIONS,
     PASSWORD,
     PASSWORD_HASH,
@@ -24,6 +25,7 @@ from helpers import (
     delete_all_rows,
     saved,
 )
+from mail_server import Inbox, start_server, stop_server
 from werkzeug.serving import make_server
 
 from webapp import create_app
@@ -139,6 +141,27 @@ def make_project(app: Flask):
         return saved(app, project)
 
     return make
+
+
+@pytest.fixture
+def inbox():
+    """A real SMTP server in the test process: (its inbox, its port)."""
+    inbox = Inbox()
+    server = start_server(inbox)
+    yield inbox, server.port
+    stop_server(server)
+
+
+@pytest.fixture
+def mail_app(make_app, inbox):
+    """An app that mails through `inbox`'s server."""
+    _, port = inbox
+    return make_app(
+        MAIL_SERVER="127.0.0.1",
+        MAIL_PORT=port,
+        MAIL_DEFAULT_SENDER="issuer@example.com",
+        PUBLIC_URL=MAIL_PUBLIC_URL,
+    )
 
 
 @pytest.fixture

@@ -33,6 +33,7 @@ ENCRYPTION_KEY = Fernet.generate_key().decode()
 HS256_KEY = "k" * 32
 # Long enough for production's rule, so a test may build a production app with it.
 SECRET_KEY = "test secret key, long enough for production"
+MAIL_PUBLIC_URL = "https://tokens.example.com"  # the PUBLIC_URL of apps that send mail
 
 # Debian's Chromium, driven by Playwright (whose own browser download cannot work here).
 CHROMIUM = "/usr/bin/chromium"

@@ -8,6 +8,7 @@ import types
 import itsdangerous.timed
 import pytest
 from certificates import self_signed_certificate
+from helpers import MAIL_PUBLIC_URL as PUBLIC_URL
 from helpers import PASSWORD, csrf_token_from
 from mail_server import (
     Inbox,
@@ -22,27 +23,7 @@ from servers import free_port
 from webapp.extensions import db
 from webapp.models import AuditAction, AuditEvent, User
 
-PUBLIC_URL = "https://tokens.example.com"
 NEW_PASSWORD = "a brand new passphrase"
-
-
-@pytest.fixture
-def inbox():
-    inbox = Inbox()
-    server = start_server(inbox)
-    yield inbox, server.port
-    stop_server(server)
-
-
-@pytest.fixture
-def mail_app(make_app, inbox):
-    _, port = inbox
-    return make_app(
-        MAIL_SERVER="127.0.0.1",
-        MAIL_PORT=port,
-        MAIL_DEFAULT_SENDER="issuer@example.com",
-        PUBLIC_URL=PUBLIC_URL,
-    )
 
 
 @pytest.fixture

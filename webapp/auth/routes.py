@@ -22,10 +22,11 @@ from webapp.auth.forms import (
     RegisterForm,
 )
 from webapp.auth.next_url import safe_next_url
-from webapp.auth.signup import open_account
+from webapp.auth.signup import open_account, open_account_by_mail
 from webapp.auth.two_factor import begin_second_step
 from webapp.extensions import db
 from webapp.login import end_session, keep_this_session, start_session
+from webapp.mail import mail_configured
 from webapp.models import User
 from webapp.models.types import utcnow
 from webapp.observability import events
@@ -36,12 +37,16 @@ from webapp.protection.rate_limits import (
     sign_in_per_address,
 )
 from webapp.rules.locales import best_locale
+from webapp.services.email_confirmation import ConfirmLinkInvalid, confirm, mail_confirmation
 from webapp.services.password_reset import password_reset_offered
 from webapp.services.users import LastAdmin, delete_account
 
 # Checked against when the email is unknown, so a wrong email costs as long as a wrong password.
 UNKNOWN_USER_HASH = hash_password("no such user")
 SIGN_IN_FAILED = "Wrong email or password."
+UNCONFIRMED = (
+    "Confirm your email address first: we have mailed you the link again. Follow it, then sign in."
+)
 
 
 def after_sign_in() -> ResponseReturnValue:
@@ -56,16 +61,34 @@ def register() -> ResponseReturnValue:
     form = RegisterForm()
     if request.method == "GET":
         form.locale.data = best_locale(request.accept_languages.values())
-    if form.validate_on_submit() and (
-        done := open_account(
-            form,
-            is_admin=False,
-            welcome="Welcome! Your account is ready.",
-            then=url_for("main.index"),
-        )
-    ):
-        return done
+    if form.validate_on_submit():
+        if mail_configured():
+            done = open_account_by_mail(form)
+        else:
+            welcome = "Welcome! Your account is ready."
+            done = open_account(form, is_admin=False, welcome=welcome, then=url_for("main.index"))
+        if done:
+            return done
     return render_template("auth/register.html", form=form)
+
+
+@bp.get("/register/sent")
+def register_sent() -> ResponseReturnValue:
+    if not current_app.config["REGISTRATION_OPEN"] or not mail_configured():
+        abort(404)
+    return render_template("auth/register_sent.html")
+
+
+@bp.get("/register/confirm/<token>")
+def confirm_email(token: str) -> ResponseReturnValue:
+    try:
+        confirm(token)
+    except ConfirmLinkInvalid:
+        body = render_template("auth/confirm_link_invalid.html")
+        return body, 400, {"Referrer-Policy": "no-referrer"}
+    db.session.commit()
+    flash("Your address is confirmed. Sign in.")
+    return redirect(url_for("auth.login"))
 
 
 @bp.route("/login", methods=["GET", "POST"])
@@ -88,6 +111,10 @@ def login() -> ResponseReturnValue:
         elif not user.is_active:
             events.sign_in_attempt("disabled", user.public_id)
             form.form_errors.append("This account is disabled. Ask an administrator.")
+        elif not user.email_confirmed:
+            events.sign_in_attempt("unconfirmed", user.public_id)
+            mail_confirmation(user.public_id)
+            form.form_errors.append(UNCONFIRMED)
         elif user.has_two_factor:
             events.sign_in_attempt("second_factor_needed", user.public_id)
             return begin_second_step(user, remember=bool(form.remember.data))

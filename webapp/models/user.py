@@ -4,6 +4,7 @@ import time
 import uuid
 from datetime import datetime
 
+import sqlalchemy as sa
 from flask_login import UserMixin
 from sqlalchemy import ForeignKey, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, validates
@@ -32,6 +33,9 @@ class User(UserMixin, db.Model):  # type: ignore[name-defined]  # made at run ti
     is_active: Mapped[bool] = mapped_column(default=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Confirmed at creation, except by sign-up with mail configured, which leaves it False
+    # (and the account unable to sign in) until the mailed link is used.
+    email_confirmed: Mapped[bool] = mapped_column(default=True, server_default=sa.true())
     # Part of the login id: changing it ends every session and remember-me cookie.
     session_version: Mapped[int] = mapped_column(default=1)
     # The TOTP secret, encrypted with the app's MultiFernet; None while two-factor is off.

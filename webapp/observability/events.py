@@ -103,8 +103,9 @@ def token_refused(
 
 
 def sign_in_attempt(outcome: str, user_public_id: str | None = None) -> None:
-    """outcome: success, unknown_email, wrong_password, disabled, second_factor_needed (the
-    password was right; /login/two-factor follows) or wrong_code (at that second step)."""
+    """outcome: success, unknown_email, wrong_password, disabled, unconfirmed (the address
+    waits for its mailed link), second_factor_needed (the password was right;
+    /login/two-factor follows) or wrong_code (at that second step)."""
     metrics_of(current_app).sign_ins.labels(outcome).inc()
     if sign_ins_log.isEnabledFor(logging.INFO):
         sign_ins_log.info(

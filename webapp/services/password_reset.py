@@ -99,4 +99,5 @@ def reset_password(user: User, new_password: str) -> None:
     if message := password_problem(new_password, user.email):
         raise InvalidAccount([Problem("password", "weak", {"message": message})])
     user.set_password(new_password)
+    user.email_confirmed = True  # the link proved the mailbox
     audit.record(AuditAction.RESET_PASSWORD, user, {}, {}, user)

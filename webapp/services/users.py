@@ -72,16 +72,24 @@ def account_values(email: str, password: str, locale: str) -> tuple[str, str]:
 
 
 def create_user(
-    email: str, password: str, locale: str, *, is_admin: bool, actor: User | Literal["self"] | None
+    email: str,
+    password: str,
+    locale: str,
+    *,
+    is_admin: bool,
+    actor: User | Literal["self"] | None,
+    confirmed: bool = True,
 ) -> User:
     """A new account (flushed, so it has an id), audited as made by `actor`, or by the new
-    user when actor is "self" (sign-up and first-run setup).
+    user when actor is "self" (sign-up and first-run setup). `confirmed=False` leaves the
+    address to be confirmed by the mailed link (sign-up when mail is configured).
 
-    Raises InvalidAccount or EmailTaken."""
+    Raises InvalidAccount or EmailTaken, only after every field passed its rules."""
     email, locale = account_values(email, password, locale)
     if User.by_email(email) is not None:
         raise EmailTaken(email)
     user = User(email=email, locale=locale, is_admin=is_admin)
+    user.email_confirmed = confirmed
     user.set_password(password)
     db.session.add(user)
     try:

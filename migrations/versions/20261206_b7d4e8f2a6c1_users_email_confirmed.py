@@ -1,0 +1,29 @@
+"""users.email_confirmed: a new address is confirmed by a mailed link
+
+Revision ID: b7d4e8f2a6c1
+Revises: e3c1a7d2b9f4
+Create Date: 2026-12-06 16:20:00
+
+Accounts made before this revision keep signing in: the column's default, true, confirms
+them.
+"""
+
+import sqlalchemy as sa
+from alembic import op
+
+revision = "b7d4e8f2a6c1"
+down_revision = "e3c1a7d2b9f4"
+branch_labels = None
+depends_on = None
+
+
+def upgrade():
+    with op.batch_alter_table("users") as batch_op:
+        batch_op.add_column(
+            sa.Column("email_confirmed", sa.Boolean(), server_default=sa.true(), nullable=False)
+        )
+
+
+def downgrade():
+    with op.batch_alter_table("users") as batch_op:
+        batch_op.drop_column("email_confirmed")
