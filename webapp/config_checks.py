@@ -111,8 +111,8 @@ def check_rate_limit_storage(config: Config, *, production: bool) -> None:
 
 # Cookie lifetimes, in seconds from the environment: (lowest, highest).
 DURATIONS = {
-    "PERMANENT_SESSION_LIFETIME": (60, 400 * 24 * 3600),
-    "REMEMBER_COOKIE_DURATION": (60, 400 * 24 * 3600),
+    "PERMANENT_SESSION_LIFETIME": (1, 400 * 24 * 3600),
+    "REMEMBER_COOKIE_DURATION": (1, 400 * 24 * 3600),
 }
 
 

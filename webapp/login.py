@@ -1,6 +1,7 @@
 """How a session or remember-me cookie becomes a user, and what happens when there is none."""
 
 import time
+from datetime import timedelta
 
 from flask import Flask, current_app, jsonify, redirect, request, session
 from flask.typing import ResponseReturnValue
@@ -25,19 +26,25 @@ def load_user(login_id: str) -> User | TokenVisitor | None:
     else:
         public_id = login_id.partition(":")[0]
         user = db.session.scalar(db.select(User).filter_by(public_id=public_id))
-    return user if signs_in(user, login_id) else None
+    return user if signs_in(user, login_id, longest_sign_in(current_app)) else None
 
 
-def signs_in(user: User | TokenVisitor | None, login_id: str) -> bool:
+def longest_sign_in(app: Flask) -> float:
+    """Seconds a sign-in lasts, the remember-me cookie's included (REMEMBER_COOKIE_DURATION,
+    a timedelta once the settings are checked)."""
+    duration: timedelta = app.config["REMEMBER_COOKIE_DURATION"]
+    return duration.total_seconds()
+
+
+def signs_in(user: User | TokenVisitor | None, login_id: str, longest: float) -> bool:
     """The login id is `public_id:session_version:signed_in_at` (User.get_id); a stale
-    version, a sign-in older than REMEMBER_COOKIE_DURATION or a disabled account ends the
-    session on its next request. The remember-me cookie is this id under Flask-Login's MAC,
-    so its issue time is signed; the session cookie's own age is bounded by its signature
-    (PERMANENT_SESSION_LIFETIME)."""
+    version, a sign-in older than `longest` seconds (REMEMBER_COOKIE_DURATION, see
+    `longest_sign_in`) or a disabled account ends the session on its next request. The
+    remember-me cookie is this id under Flask-Login's MAC, so its issue time is signed; the
+    session cookie's own age is bounded by its signature (PERMANENT_SESSION_LIFETIME)."""
     parts = login_id.split(":")
     if user is None or len(parts) != 3 or not parts[2].isdigit():
         return False
-    longest = current_app.config["REMEMBER_COOKIE_DURATION"].total_seconds()
     return (
         user.is_active
         and parts[1] == str(user.session_version)

@@ -39,7 +39,7 @@ from webapp.api.answers import TOKEN_PATH, issued_body
 from webapp.api.cors import cors_headers
 from webapp.api.token_request import HAND_OVER, TOKEN_ENDPOINT, HandOver
 from webapp.extensions import login_manager
-from webapp.login import signs_in
+from webapp.login import longest_sign_in, signs_in
 from webapp.observability import events, request_log
 from webapp.observability.metrics import metrics_of
 from webapp.protection.rate_limits import count_token_request
@@ -187,7 +187,8 @@ class TokenFastPath:
             handed.read_error = error  # Flask answers: a 503 with its log line
             return None
         project, visitor = read.project, read.visitor
-        if project is None or project.issuer is None or not signs_in(visitor, login_id):
+        signed_in = signs_in(visitor, login_id, self.longest_sign_in)
+        if project is None or project.issuer is None or not signed_in:
             return None
         assert visitor is not None  # for mypy: signs_in said so
         try:
@@ -236,6 +237,10 @@ class TokenFastPath:
     @cached_property
     def max_age(self) -> int:
         return int(self.app.permanent_session_lifetime.total_seconds())
+
+    @cached_property
+    def longest_sign_in(self) -> float:
+        return longest_sign_in(self.app)
 
     @cached_property
     def trusted_hosts(self) -> list[str] | None:
