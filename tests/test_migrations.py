@@ -88,7 +88,7 @@ def test_recovery_codes_kept_the_old_way_are_keyed_and_still_work(scratch_databa
 
 
 def test_a_new_sqlite_database_file_is_private(tmp_path):
-    database = tmp_path / "new" / "webapp.sqlite3"
+    database = tmp_path / "webapp.sqlite3"
     app = create_app(app_settings(f"sqlite:///{database}"), instance_path=str(tmp_path / "i"))
     with app.app_context():
         upgrade(directory=MIGRATIONS)

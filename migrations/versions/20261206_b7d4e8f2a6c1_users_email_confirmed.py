@@ -18,12 +18,14 @@ depends_on = None
 
 
 def upgrade():
-    with op.batch_alter_table("users") as batch_op:
-        batch_op.add_column(
-            sa.Column("email_confirmed", sa.Boolean(), server_default=sa.true(), nullable=False)
-        )
+    # A plain ADD COLUMN, on SQLite too: a batch rebuild of the table would drop its
+    # AUTOINCREMENT (ef73d284e5b0), and a deleted user's id could be given out again.
+    op.add_column(
+        "users",
+        sa.Column("email_confirmed", sa.Boolean(), server_default=sa.true(), nullable=False),
+    )
 
 
 def downgrade():
-    with op.batch_alter_table("users") as batch_op:
+    with op.batch_alter_table("users", table_kwargs={"sqlite_autoincrement": True}) as batch_op:
         batch_op.drop_column("email_confirmed")

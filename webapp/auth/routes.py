@@ -74,7 +74,7 @@ def register() -> ResponseReturnValue:
 
 @bp.get("/register/sent")
 def register_sent() -> ResponseReturnValue:
-    if not current_app.config["REGISTRATION_OPEN"] or not mail_configured():
+    if not current_app.config["REGISTRATION_OPEN"]:
         abort(404)
     return render_template("auth/register_sent.html")
 

@@ -13,10 +13,10 @@ from webapp.extensions import db
 
 def create_private_file(path: str) -> None:
     """Made empty with mode 0600 unless it exists (an existing file keeps its mode). SQLite
-    then opens it as a new database, and gives its journal and WAL files the same mode."""
-    if os.path.exists(path):
+    then opens it as a new database, and gives its journal and WAL files the same mode. A
+    missing folder is left missing: SQLite's own error says the database cannot be opened."""
+    if os.path.exists(path) or not os.path.isdir(os.path.dirname(os.path.abspath(path))):
         return
-    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
     # FileExistsError: another worker made it at the same moment, with the same mode.
     with contextlib.suppress(FileExistsError):
         os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
