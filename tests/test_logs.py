@@ -220,6 +220,14 @@ def test_development_escapes_control_characters_in_every_value(client, capsys):
     assert "/x\\u000a2026-01-01" in line and "\\u0085\\u2028" in line
 
 
+def test_production_escapes_del_in_an_all_ascii_line(production_app, capsys):
+    production_app.test_client().get("/x%7fy")
+    stderr = capsys.readouterr().err
+    assert "\x7f" not in stderr
+    [line] = lines_of(json_lines(stderr), "webapp.requests")
+    assert line["path"] == "/x\x7fy"
+
+
 def test_production_escapes_what_json_writes_as_is(production_app, capsys):
     production_app.test_client().get(FORGED)
     stderr = capsys.readouterr().err
