@@ -34,6 +34,8 @@ def measure_in_process(environment: dict[str, str], seconds: float) -> dict[str,
             "SQLALCHEMY_DATABASE_URI": environment["DATABASE_URL"],
             "SESSION_COOKIE_SECURE": False,
             "RATELIMIT_TOKEN_PER_USER": environment["FLASK_RATELIMIT_TOKEN_PER_USER"],
+            "RATELIMIT_STORAGE_URI": environment["FLASK_RATELIMIT_STORAGE_URI"],
+            "RATELIMIT_KEY_PREFIX": environment["FLASK_RATELIMIT_KEY_PREFIX"],
         }
     )
     with app.app_context():
