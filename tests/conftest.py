@@ -31,6 +31,7 @@ from werkzeug.serving import make_server
 from webapp import create_app
 from webapp.extensions import db
 from webapp.models import Project, User
+from webapp.observability.usage import usage_of
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
@@ -93,6 +94,8 @@ def make_app(database_url: str, tmp_path: Path) -> Iterator:
         return app
 
     yield make
+    for app in apps:  # no usage counted by a test is written after its rows are gone
+        usage_of(app).close()
     delete_all_rows(database_url)
     for app in apps:
         with app.app_context():

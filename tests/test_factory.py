@@ -128,6 +128,8 @@ def test_trusted_proxies_wraps_the_app(tmp_path):
         ("FLASK_TOKEN_NBF_LEEWAY", "-5", "TOKEN_NBF_LEEWAY must be a whole number from 0 to 300"),
         ("FLASK_REGISTRATION_OPEN", "no", "REGISTRATION_OPEN must be true or false, not 'no'"),
         ("FLASK_TRUSTED_PROXIES", "true", "TRUSTED_PROXIES must be a whole number"),
+        ("FLASK_USAGE_RETENTION_DAYS", "0", "USAGE_RETENTION_DAYS must be a whole number from 1"),
+        ("FLASK_USAGE_RETENTION_DAYS", '"90"', "USAGE_RETENTION_DAYS must be a whole number"),
     ],
 )
 def test_a_bad_setting_is_refused_at_start(tmp_path, monkeypatch, variable, value, message):

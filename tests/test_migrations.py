@@ -12,7 +12,14 @@ from webapp import create_app
 from webapp.extensions import db
 from webapp.rules import totp
 
-TABLES = {"users", "projects", "audit_events", "recovery_codes"}
+TABLES = {
+    "users",
+    "projects",
+    "audit_events",
+    "recovery_codes",
+    "token_usage",
+    "sign_in_usage",
+}
 
 
 def tables(app) -> set[str]:

@@ -41,6 +41,7 @@ DEFAULTS: dict[str, Any] = {
     "TOKEN_NBF_LEEWAY": 30,
     # Seconds a visitor's last read may serve tokens while the database cannot be reached.
     "TOKEN_STALE_IF_ERROR": 300,
+    "USAGE_RETENTION_DAYS": 90,
     "TRUSTED_PROXIES": 0,
     # The proxies' own addresses or networks: forwarded headers from any other peer are ignored.
     "TRUSTED_PROXY_NETWORKS": None,

@@ -49,6 +49,7 @@ CHECKED_SETTINGS: dict[str, tuple[type, int, int]] = {
     "REGISTRATION_OPEN": (bool, 0, 1),
     "TOKEN_NBF_LEEWAY": (int, 0, 300),
     "TOKEN_STALE_IF_ERROR": (int, 0, 24 * 3600),
+    "USAGE_RETENTION_DAYS": (int, 1, 3660),
     "TRUSTED_PROXIES": (int, 0, 10),
     "HSTS_MAX_AGE": (int, 0, 2 * 365 * 24 * 3600),
     "MAX_CONTENT_LENGTH": (int, 1024, 1024 * 1024 * 1024),

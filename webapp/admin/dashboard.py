@@ -2,6 +2,7 @@ from flask import render_template
 from flask.typing import ResponseReturnValue
 
 from webapp.admin.blueprint import bp
+from webapp.admin.usage import dashboard_usage
 from webapp.extensions import Base, db
 from webapp.models import AuditEvent, Project, User
 
@@ -22,4 +23,5 @@ def dashboard() -> ResponseReturnValue:
         admins=count(User, is_admin=True, is_active=True),
         default=default,
         recent=recent,
+        **dashboard_usage(),
     )

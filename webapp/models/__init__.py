@@ -2,6 +2,15 @@
 
 from webapp.models.audit import AuditAction, AuditEvent
 from webapp.models.project import Project
+from webapp.models.usage import SignInUsage, TokenUsage
 from webapp.models.user import RecoveryCode, User
 
-__all__ = ["AuditAction", "AuditEvent", "Project", "RecoveryCode", "User"]
+__all__ = [
+    "AuditAction",
+    "AuditEvent",
+    "Project",
+    "RecoveryCode",
+    "SignInUsage",
+    "TokenUsage",
+    "User",
+]

@@ -11,6 +11,7 @@ from typing import Any
 from flask import current_app, g, has_request_context
 
 from webapp.observability.metrics import Metrics, metrics_of
+from webapp.observability.usage import ISSUED, SIGN_INS, TOKENS, usage_of
 
 tokens_log = logging.getLogger("webapp.tokens")
 sign_ins_log = logging.getLogger("webapp.sign_ins")
@@ -37,6 +38,7 @@ def token_issued(
     request (request_log writes one line per token request), else alone (the CLI). `stale`:
     issued from a read kept while the database could not be reached."""
     count_issued(metrics_of(current_app), project_slug, stale=stale)
+    usage_of(current_app).bump(TOKENS, project_slug, ISSUED)
     event = issued_event(project_slug, user_public_id, claims, stale=stale)
     if has_request_context():
         setattr(g, REQUEST_EVENT, event)
@@ -80,6 +82,8 @@ def token_refused(
 ) -> None:
     """`project_slug` names a known project; `requested` is what the visitor asked for."""
     metrics_of(current_app).tokens_refused.labels(project_slug or "", reason).inc()
+    if project_slug:  # the admins' figures are per project
+        usage_of(current_app).bump(TOKENS, project_slug, reason)
     # A project that cannot sign needs its admins; the other refusals are the visitor's.
     level = logging.ERROR if detail else logging.INFO
     if tokens_log.isEnabledFor(level):
@@ -107,6 +111,7 @@ def sign_in_attempt(outcome: str, user_public_id: str | None = None) -> None:
     waits for its mailed link), second_factor_needed (the password was right;
     /login/two-factor follows) or wrong_code (at that second step)."""
     metrics_of(current_app).sign_ins.labels(outcome).inc()
+    usage_of(current_app).bump(SIGN_INS, "", outcome)
     if sign_ins_log.isEnabledFor(logging.INFO):
         sign_ins_log.info(
             "sign-in %s: user %s",

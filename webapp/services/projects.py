@@ -15,7 +15,7 @@ from webapp.rules.encryption import SecretUnreadable
 from webapp.rules.problems import InvalidProject, Problem
 from webapp.rules.projects import settings_problems
 from webapp.rules.signing import key_problems
-from webapp.services import audit
+from webapp.services import audit, usage
 
 
 class StaleProject(Exception):
@@ -142,6 +142,7 @@ def undefault_others(project: Project, actor: User | None) -> None:
 def delete_project(project: Project, actor: User | None) -> None:
     """Raises StaleProject when someone else deleted or changed the project meanwhile."""
     audit.record(AuditAction.DELETE, project, audit.project_state(project), {}, actor)
+    usage.forget_project(project.id)
     db.session.delete(project)
     flush(project)
 
