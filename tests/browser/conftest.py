@@ -24,6 +24,7 @@ from werkzeug.serving import make_server
 
 from webapp import create_app
 from webapp.extensions import db
+from webapp.observability.usage import usage_of
 
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "test-output" / "screenshots"
 DEFAULT_TIMEOUT_MS = 10_000
@@ -57,6 +58,7 @@ def live_server(
         server.shutdown()
         thread.join()
         server.server_close()
+        usage_of(app).close()  # nothing counted here is written after the rows are gone
         delete_all_rows(database_url)
         with app.app_context():
             db.engine.dispose()

@@ -17,10 +17,21 @@ from webapp.observability.usage import ISSUED
 from webapp.services import usage
 from webapp.services.usage import Period
 
+# The refusals a known project can have (webapp/api/routes.py), in an admin's words.
+REASONS = {
+    "not_signed_in": (
+        "Not signed in",
+        "The visitor had no session here: not signed in, or the browser did not send the "
+        "cookie (see the project's Integration page).",
+    ),
+    "cannot_sign": (
+        "Cannot sign",
+        "The project's key cannot be read or its settings break a rule; the log says which.",
+    ),
+}
 OUTCOME_NAMES = {
     ISSUED: "issued",
-    "not_signed_in": "refused: not signed in",
-    "cannot_sign": "refused: the project cannot sign",
+    **{reason: f"refused: {short.lower()}" for reason, (short, _) in REASONS.items()},
     "refused": "refused",
     "success": "signed in",
     "failed": "failed",
@@ -137,6 +148,7 @@ def project_usage(slug: str) -> ResponseReturnValue:
         reasons=reasons,
         series=[ISSUED, *dict.fromkeys(r if r in TOKEN_SERIES else "refused" for r in reasons)],
         names=OUTCOME_NAMES,
+        explained=REASONS,
         retention_days=current_app.config["USAGE_RETENTION_DAYS"],
     )
 
