@@ -1,6 +1,8 @@
 """Usage figures: counted in memory by the token path and sign-ins, written in batches that add
 up across processes, purged past the retention, and read by admins as pages and JSON."""
 
+import subprocess
+import sys
 import time
 from collections import Counter
 from datetime import UTC, datetime, timedelta
@@ -226,3 +228,31 @@ def test_dashboard_charts_each_project_with_its_totals(app, admin_client, make_p
     assert "<strong>40</strong> issued · <strong>3</strong> refused" in page
     assert "<strong>0</strong> issued · <strong>0</strong> refused" in page
     assert 'href="/admin/projects/busy/usage"' in page
+
+
+# Run in a process of its own: forking pytest itself, with its threads, is not safe.
+FORK = """
+import os
+from webapp.observability.usage import SIGN_INS, UsageCounter
+
+written = []
+counter = UsageCounter(lambda batch: written.append(sum(batch.values())) or True)
+counter.bump(SIGN_INS, "", "success")
+assert counter.writer is not None
+pid = os.fork()
+if pid == 0:  # the child counts afresh, with a writer of its own once it counts
+    fresh = not counter.counts and counter.writer is None
+    counter.bump(SIGN_INS, "", "success")
+    counter.write_batch()
+    os._exit(0 if fresh and counter.writer.is_alive() and written == [1] else 1)
+_, status = os.waitpid(pid, 0)
+counter.write_batch()
+assert os.waitstatus_to_exitcode(status) == 0, "the child kept the parent's counts"
+assert written == [1], written
+print("ok")
+"""
+
+
+def test_a_forked_worker_counts_only_its_own_requests():
+    done = subprocess.run([sys.executable, "-c", FORK], capture_output=True, text=True, timeout=60)
+    assert done.stdout.strip() == "ok", done.stderr

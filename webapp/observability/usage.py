@@ -33,13 +33,17 @@ Write = Callable[[Counter[Key]], bool]
 class UsageCounter:
     def __init__(self, write: Write):
         self.write = write
-        self.stopped = threading.Event()
+        self.closed = False
         self.reset()
         COUNTERS.add(self)
 
     def reset(self) -> None:
         """Empty, with fresh locks and no writer: at start, and in a child after a fork, where
-        the parent's counts are the parent's to write and its threads do not exist."""
+        the parent's counts are the parent's to write and its threads do not exist (a lock
+        one of them held at the fork would stay held: new ones are made)."""
+        self.stopped = threading.Event()
+        if self.closed:
+            self.stopped.set()
         self.lock = threading.Lock()
         self.write_lock = threading.Lock()  # one batch at a time: the thread's, or at exit
         self.counts: Counter[Key] = Counter()
@@ -57,7 +61,7 @@ class UsageCounter:
     def start_writer(self) -> None:
         """Lazily, in the process that counts: a server's workers start after the app is made."""
         with self.lock:
-            if self.writer is not None or self.stopped.is_set():
+            if self.writer is not None or self.closed:
                 return
             self.writer = threading.Thread(
                 target=self.write_every_interval, name="usage-writer", daemon=True
@@ -80,6 +84,7 @@ class UsageCounter:
 
     def close(self) -> None:
         """Stop the writer and drop what is still counted (an app going away in tests)."""
+        self.closed = True
         self.stopped.set()
         with self.write_lock, self.lock:
             self.counts.clear()
@@ -92,7 +97,7 @@ exit_hooks_pid: int | None = None
 
 def write_all() -> None:
     for counter in list(COUNTERS):
-        if not counter.stopped.is_set():
+        if not counter.closed:
             counter.write_batch()
 
 
