@@ -31,7 +31,7 @@ from werkzeug.serving import make_server
 from webapp import create_app
 from webapp.extensions import db
 from webapp.models import Project, User
-from webapp.observability.usage import usage_of
+from webapp.observability.metrics import usage_of
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:

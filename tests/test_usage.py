@@ -14,7 +14,8 @@ from helpers import MIGRATIONS, PASSWORD, Forms, app_settings
 from webapp import create_app
 from webapp.extensions import db
 from webapp.models import SignInUsage, TokenUsage
-from webapp.observability.usage import ISSUED, SIGN_INS, TOKENS, UsageCounter, usage_of
+from webapp.observability.metrics import usage_of
+from webapp.observability.usage import ISSUED, SIGN_INS, TOKENS, UsageCounter
 from webapp.services import usage
 
 
@@ -113,7 +114,8 @@ def test_a_failed_write_keeps_the_counts_for_the_next_try(tmp_path):
     """A database without the tables refuses the write as one that is away would."""
     url = f"sqlite:///{tmp_path / 'later.sqlite3'}"
     app = create_app(app_settings(url), instance_path=str(tmp_path / "instance"))
-    counter = UsageCounter(lambda batch: usage.write_for(app, batch))
+    counter = UsageCounter()
+    counter.write = lambda batch: usage.write_for(app, batch)
     counter.bump(SIGN_INS, "", "success")
     counter.bump(SIGN_INS, "", "success")
     counter.write_batch()  # no exception: the writer thread must live on
@@ -236,7 +238,8 @@ import os
 from webapp.observability.usage import SIGN_INS, UsageCounter
 
 written = []
-counter = UsageCounter(lambda batch: written.append(sum(batch.values())) or True)
+counter = UsageCounter()
+counter.write = lambda batch: written.append(sum(batch.values())) or True
 counter.bump(SIGN_INS, "", "success")
 assert counter.writer is not None
 pid = os.fork()

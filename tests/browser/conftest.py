@@ -24,7 +24,7 @@ from werkzeug.serving import make_server
 
 from webapp import create_app
 from webapp.extensions import db
-from webapp.observability.usage import usage_of
+from webapp.observability.metrics import usage_of
 
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "test-output" / "screenshots"
 DEFAULT_TIMEOUT_MS = 10_000

@@ -11,7 +11,7 @@ from typing import Any
 from flask import current_app, g, has_request_context
 
 from webapp.observability.metrics import Metrics, metrics_of
-from webapp.observability.usage import ISSUED, SIGN_INS, TOKENS, usage_of
+from webapp.observability.usage import ISSUED, SIGN_INS, TOKENS
 
 tokens_log = logging.getLogger("webapp.tokens")
 sign_ins_log = logging.getLogger("webapp.sign_ins")
@@ -38,7 +38,6 @@ def token_issued(
     request (request_log writes one line per token request), else alone (the CLI). `stale`:
     issued from a read kept while the database could not be reached."""
     count_issued(metrics_of(current_app), project_slug, stale=stale)
-    usage_of(current_app).bump(TOKENS, project_slug, ISSUED)
     event = issued_event(project_slug, user_public_id, claims, stale=stale)
     if has_request_context():
         setattr(g, REQUEST_EVENT, event)
@@ -49,6 +48,7 @@ def token_issued(
 def count_issued(metrics: Metrics, project_slug: str, *, stale: bool = False) -> None:
     """The token fast path's half of `token_issued`; it writes `issued_event` itself."""
     metrics.issued_in(project_slug).inc()
+    metrics.usage.bump(TOKENS, project_slug, ISSUED)
     if stale:
         metrics.stale_in(project_slug).inc()
 
@@ -81,9 +81,10 @@ def token_refused(
     detail: str | None = None,
 ) -> None:
     """`project_slug` names a known project; `requested` is what the visitor asked for."""
-    metrics_of(current_app).tokens_refused.labels(project_slug or "", reason).inc()
-    if project_slug:  # the admins' figures are per project
-        usage_of(current_app).bump(TOKENS, project_slug, reason)
+    metrics = metrics_of(current_app)
+    metrics.tokens_refused.labels(project_slug or "", reason).inc()
+    if project_slug:  # the admins' usage figures are per project
+        metrics.usage.bump(TOKENS, project_slug, reason)
     # A project that cannot sign needs its admins; the other refusals are the visitor's.
     level = logging.ERROR if detail else logging.INFO
     if tokens_log.isEnabledFor(level):
@@ -110,8 +111,9 @@ def sign_in_attempt(outcome: str, user_public_id: str | None = None) -> None:
     """outcome: success, unknown_email, wrong_password, disabled, unconfirmed (the address
     waits for its mailed link), second_factor_needed (the password was right;
     /login/two-factor follows) or wrong_code (at that second step)."""
-    metrics_of(current_app).sign_ins.labels(outcome).inc()
-    usage_of(current_app).bump(SIGN_INS, "", outcome)
+    metrics = metrics_of(current_app)
+    metrics.sign_ins.labels(outcome).inc()
+    metrics.usage.bump(SIGN_INS, "", outcome)
     if sign_ins_log.isEnabledFor(logging.INFO):
         sign_ins_log.info(
             "sign-in %s: user %s",

@@ -21,6 +21,7 @@ from prometheus_client import (
 )
 
 from webapp.config_checks import address_in_networks, parse_networks
+from webapp.observability.usage import UsageCounter
 
 bp = Blueprint("metrics", __name__)
 # Labels are bounded (slugs, endpoints); this bounds the kept children all the same.
@@ -88,6 +89,8 @@ class Metrics:
 
         self.issued_in = Children(self.tokens_issued)
         self.stale_in = Children(self.tokens_served_stale)
+        # The admins' usage figures, counted beside these (services/usage.py writes them).
+        self.usage = UsageCounter()
         self.duration_of = Children(self.request_duration)
 
     def exposition(self) -> bytes:
@@ -109,6 +112,10 @@ class Metrics:
 
 def metrics_of(app: Flask) -> Metrics:
     return app.extensions["webapp.metrics"]
+
+
+def usage_of(app: Flask) -> UsageCounter:
+    return metrics_of(app).usage
 
 
 @bp.get("/metrics")

@@ -14,8 +14,6 @@ from collections import Counter
 from collections.abc import Callable
 from multiprocessing import util as multiprocessing_util
 
-from flask import Flask
-
 WRITE_INTERVAL = 10.0  # seconds between two batches of one process, at most
 HOUR = 3600
 
@@ -31,8 +29,10 @@ Write = Callable[[Counter[Key]], bool]
 
 
 class UsageCounter:
-    def __init__(self, write: Write):
-        self.write = write
+    """Made with the app's metrics (metrics.py); `write` is set by webapp/services/usage.py."""
+
+    def __init__(self) -> None:
+        self.write: Write | None = None
         self.closed = False
         self.reset()
         COUNTERS.add(self)
@@ -78,7 +78,7 @@ class UsageCounter:
         with self.write_lock:
             with self.lock:
                 batch, self.counts = self.counts, Counter()
-            if batch and not self.write(batch):
+            if batch and not (self.write and self.write(batch)):
                 with self.lock:
                     self.counts.update(batch)
 
@@ -119,11 +119,3 @@ def forget_after_fork() -> None:
 
 
 os.register_at_fork(after_in_child=forget_after_fork)
-
-
-def usage_of(app: Flask) -> UsageCounter:
-    return app.extensions["webapp.usage"]
-
-
-def init_app(app: Flask, write: Write) -> None:
-    app.extensions["webapp.usage"] = UsageCounter(write)

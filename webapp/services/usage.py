@@ -16,7 +16,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from webapp.extensions import db
 from webapp.models import Project, SignInUsage, TokenUsage
-from webapp.observability import usage as counted
+from webapp.observability.metrics import usage_of
 from webapp.observability.usage import ISSUED, SIGN_INS, TOKENS, Key
 
 log = logging.getLogger(__name__)
@@ -26,7 +26,8 @@ DAY = timedelta(days=1)
 
 
 def init_app(app: Flask) -> None:
-    counted.init_app(app, partial(write_for, app))
+    """The app's usage counter (made with its metrics) writes through `write_for`."""
+    usage_of(app).write = partial(write_for, app)
 
 
 def write_for(app: Flask, batch: Counter[Key]) -> bool:
