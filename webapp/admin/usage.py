@@ -39,6 +39,7 @@ OUTCOME_NAMES = {
     "wrong_password": "wrong password",
     "unknown_email": "unknown e-mail address",
     "disabled": "account disabled",
+    "unconfirmed": "address not confirmed yet",
     "wrong_code": "wrong code",
 }
 # Each known refusal reason has its colour in style.css; any other shares "refused".
