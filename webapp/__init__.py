@@ -62,7 +62,7 @@ def register_extensions(app: Flask) -> None:
     from webapp.extensions import csrf, db, migrate
     from webapp.protection import input_guard, private_files, rate_limits, security
     from webapp.secret_box import secret_box
-    from webapp.services import usage
+    from webapp.services import provider_keys, usage
 
     security.init_app(app)  # first: its size check runs before any hook reads a body
     input_guard.init_app(app)  # then what no field may hold, before CSRF reads the form

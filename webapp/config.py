@@ -79,6 +79,10 @@ DEFAULTS: dict[str, Any] = {
     "RATELIMIT_RESET_PER_EMAIL": "3 per hour",
     "RATELIMIT_TWO_FACTOR_PER_ACCOUNT": "10 per 15 minutes",
     "ADMIN_TWO_FACTOR": "optional",
+    # Identity providers' keys: fetched again on an unknown kid at most this often (s), and
+    # how long a fetch may take (s) before the token request answers 503.
+    "OIDC_KEYS_REFRESH_INTERVAL": 60,
+    "OIDC_FETCH_TIMEOUT": 5,
     "MAIL_SERVER": None,
     "MAIL_PORT": None,  # by the mode: 465 with SSL, 587 with STARTTLS, else 25
     "MAIL_USE_TLS": False,

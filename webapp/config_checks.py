@@ -54,6 +54,8 @@ CHECKED_SETTINGS: dict[str, tuple[type, int, int]] = {
     "HSTS_MAX_AGE": (int, 0, 2 * 365 * 24 * 3600),
     "MAX_CONTENT_LENGTH": (int, 1024, 1024 * 1024 * 1024),
     "RATELIMIT_ENABLED": (bool, 0, 1),
+    "OIDC_KEYS_REFRESH_INTERVAL": (int, 0, 3600),
+    "OIDC_FETCH_TIMEOUT": (int, 1, 60),
 }
 
 

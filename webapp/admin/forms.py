@@ -89,6 +89,14 @@ class OriginsField(TextInputField):
         return "\n".join(data)
 
 
+class LinesField(TextInputField):
+    def parse(self, text: str) -> list[str]:
+        return [line.strip() for line in text.splitlines() if line.strip()]
+
+    def show(self, data: list[str]) -> str:
+        return "\n".join(data)
+
+
 class ClaimsField(TextInputField):
     """One `name = value` per line, or a JSON object."""
 
@@ -190,6 +198,41 @@ class ProjectForm(FlaskForm):
     )
     is_default = BooleanField("Default project")
     enabled = BooleanField("Enabled", default=True)
+    oidc_issuer = StringField(
+        "Identity provider",
+        filters=[strip_or_none],
+        description="Optional: the issuer URL of the website's OpenID Connect provider, "
+        "e.g. https://example.eu.auth0.com/. Its keys are fetched when you save.",
+    )
+    oidc_audiences = LinesField(
+        "Audiences",
+        default=list,  # type: ignore[arg-type]  # the field holds a list, not text
+        description="One a line: the client ID or API identifier its tokens are issued for.",
+    )
+    oidc_locale_claim = StringField(
+        "Locale claim",
+        filters=[strip_or_none],
+        default="locale",
+        description="The claim holding the visitor's locale; else their browser's language.",
+    )
+    oidc_required_claim = StringField(
+        "Required claim",
+        filters=[strip_or_none],
+        description="Optional: a claim every token must carry, e.g. groups or scope.",
+    )
+    oidc_required_value = StringField(
+        "Required value", filters=[strip_or_none], description="The value it must hold."
+    )
+    oidc_max_age = IntegerField(
+        "Maximum token age (seconds)",
+        default=3600,
+        description="Older tokens are refused, even when not expired.",
+    )
+    oidc_leeway = IntegerField(
+        "Clock leeway (seconds)",
+        default=60,
+        description="Allowed clock difference for exp, nbf and iat: 0 to 300.",
+    )
     version = HiddenField()
     submit = SubmitField("Save project")
 

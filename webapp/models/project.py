@@ -10,6 +10,8 @@ from webapp.extensions import db
 from webapp.models.types import UTCDateTime, utcnow
 from webapp.rules.claims import Environment
 from webapp.rules.encryption import fingerprint
+from webapp.rules.identity_providers import DEFAULTS as PROVIDER_DEFAULTS
+from webapp.rules.identity_providers import SETTINGS as PROVIDER_SETTINGS
 from webapp.rules.signing import Algorithm
 from webapp.secret_box import secret_box
 
@@ -45,6 +47,8 @@ class Project(db.Model):  # type: ignore[name-defined]  # made at run time by Fl
         "custom_claims",
         "is_default",
         "enabled",
+        # The project's trusted OpenID Connect identity provider, if any.
+        *PROVIDER_SETTINGS,
     )
     # What a new project starts with when a setting is not given.
     DEFAULTS: dict[str, Any] = {
@@ -58,6 +62,7 @@ class Project(db.Model):  # type: ignore[name-defined]  # made at run time by Fl
         "custom_claims": {},
         "is_default": False,
         "enabled": True,
+        **PROVIDER_DEFAULTS,
     }
     __table_args__ = (
         CheckConstraint("token_lifetime > 0", name="token_lifetime"),
@@ -93,6 +98,15 @@ class Project(db.Model):  # type: ignore[name-defined]  # made at run time by Fl
     custom_claims: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     is_default: Mapped[bool] = mapped_column(default=DEFAULTS["is_default"])
     enabled: Mapped[bool] = mapped_column(default=DEFAULTS["enabled"])
+    oidc_issuer: Mapped[str | None] = mapped_column(String(2048))
+    oidc_audiences: Mapped[list[str]] = mapped_column(JSON, default=list)
+    oidc_locale_claim: Mapped[str] = mapped_column(
+        String(128), default=PROVIDER_DEFAULTS["oidc_locale_claim"]
+    )
+    oidc_required_claim: Mapped[str | None] = mapped_column(String(128))
+    oidc_required_value: Mapped[str | None] = mapped_column(String(255))
+    oidc_max_age: Mapped[int] = mapped_column(default=PROVIDER_DEFAULTS["oidc_max_age"])
+    oidc_leeway: Mapped[int] = mapped_column(default=PROVIDER_DEFAULTS["oidc_leeway"])
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
     # Optimistic locking: an UPDATE that finds another version fails instead of overwriting.

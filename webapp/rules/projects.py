@@ -4,6 +4,7 @@ import re
 from typing import Any, Protocol
 
 from webapp.rules.claims import TokenSettings, is_text, project_problems
+from webapp.rules.identity_providers import ProviderSettings, provider_problems
 from webapp.rules.problems import Problem
 
 MAX_NAME, MAX_SLUG = 120, 64
@@ -13,7 +14,7 @@ RESERVED_SLUGS = frozenset({"new"})
 FLAGS = ("is_default", "enabled")
 
 
-class ProjectSettings(TokenSettings, Protocol):
+class ProjectSettings(TokenSettings, ProviderSettings, Protocol):
     name: str
     slug: str
     is_default: bool
@@ -32,7 +33,7 @@ def settings_problems(settings: ProjectSettings) -> list[Problem]:
     for flag in FLAGS:
         if not isinstance(getattr(settings, flag), bool):
             problems.append(Problem(flag, "boolean"))
-    return problems + project_problems(settings)
+    return problems + project_problems(settings) + provider_problems(settings)
 
 
 def slug_problems(slug: object) -> list[Problem]:

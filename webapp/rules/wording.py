@@ -87,6 +87,37 @@ MESSAGES = {
         "This project was changed by someone else since you opened it. Your input is kept "
         "below; open the project again to see their changes before you save."
     ),
+    ("oidc_issuer", "url"): (
+        "Enter the provider's issuer URL, e.g. https://example.eu.auth0.com/: https://, or "
+        "http:// only for a provider on this machine."
+    ),
+    ("oidc_issuer", "unreachable"): (
+        "The provider's discovery document or keys cannot be fetched: {error}"
+    ),
+    ("oidc_issuer", "discovery_shape"): (
+        "The provider's /.well-known/openid-configuration is not a discovery document."
+    ),
+    ("oidc_issuer", "issuer_mismatch"): (
+        "The provider's discovery document names the issuer “{found}”: enter exactly that."
+    ),
+    ("oidc_issuer", "jwks_uri"): (
+        "The provider's discovery document names no https:// jwks_uri for its keys."
+    ),
+    ("oidc_issuer", "no_keys"): (
+        "The provider publishes no public signing key for RS256, PS256, ES256 or EdDSA."
+    ),
+    ("oidc_audiences", "type"): "Audiences must be a list of at most {most} audiences.",
+    ("oidc_audiences", "audience"): (
+        "Each audience is one word of at most {longest} characters, e.g. the client ID."
+    ),
+    ("oidc_audiences", "required"): (
+        "Enter at least one audience: the client ID (or API identifier) the provider's "
+        "tokens are issued for."
+    ),
+    ("oidc_required_value", "value"): "Enter one word of at most {longest} characters.",
+    ("oidc_required_value", "pair"): "Enter both a required claim and its value, or neither.",
+    "claim_name": "Enter a claim name such as locale or groups.",
+    "range": "Choose between {lowest:,} and {highest:,} seconds.",
     # Problems only an imported file can have.
     ("slug", "duplicate"): "The file has this slug more than once.",
     ("is_default", "several"): "The file makes more than one project the default.",

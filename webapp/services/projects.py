@@ -6,6 +6,7 @@ import copy
 from types import SimpleNamespace
 from typing import Any
 
+from flask import current_app, g
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.exc import StaleDataError
 
@@ -16,6 +17,7 @@ from webapp.rules.problems import InvalidProject, Problem
 from webapp.rules.projects import settings_problems
 from webapp.rules.signing import key_problems
 from webapp.services import audit, usage
+from webapp.services.provider_keys import probe
 
 
 class StaleProject(Exception):
@@ -42,8 +44,20 @@ def check_project(
     errors = settings_problems(settings)
     if "slug" not in {problem.field for problem in errors} and slug_taken(settings.slug, project):
         errors.append(Problem("slug", "taken"))
+    if not errors and settings.oidc_issuer and settings.oidc_issuer != project.oidc_issuer:
+        errors += provider_problem(settings.oidc_issuer)
     key_errors, warnings = check_key(project, new_key, settings.algorithm)
     return errors + key_errors, warnings
+
+
+def provider_problem(issuer: str) -> list[Problem]:
+    """A newly trusted provider must publish usable keys now. Asked once per request, since
+    a form checks before it saves."""
+    probes: dict[str, Problem | None] = g.setdefault("provider_probes", {})
+    if issuer not in probes:
+        probes[issuer] = probe(issuer, current_app.config["OIDC_FETCH_TIMEOUT"])
+    problem = probes[issuer]
+    return [problem] if problem else []
 
 
 def slug_taken(slug: str, project: Project) -> bool:
@@ -150,4 +164,7 @@ def delete_project(project: Project, actor: User | None) -> None:
 def stored_project_problems(project: Project) -> list[Problem]:
     """What is wrong with a project as stored: the same rules a save applies, key included."""
     settings = SimpleNamespace(**{field: getattr(project, field) for field in Project.SETTINGS})
-    return settings_problems(settings) + check_key(project, None, project.algorithm)[0]
+    problems = settings_problems(settings) + check_key(project, None, project.algorithm)[0]
+    if project.oidc_issuer and not problems:
+        problems += provider_problem(project.oidc_issuer)
+    return problems
