@@ -245,3 +245,29 @@ def served(make_app) -> Iterator:
         server.shutdown()
         thread.join()
         server.server_close()
+
+
+@pytest.fixture(scope="session")
+def oidc_provider_folder() -> Path:
+    """oidc-provider installed once (tests/identity_provider.py); skips without npm."""
+    from identity_provider import install
+
+    return install()
+
+
+@pytest.fixture
+def make_identity_provider(oidc_provider_folder: Path, tmp_path: Path) -> Iterator:
+    """`make_identity_provider(clients, accounts)` starts a real OpenID Provider on a loopback
+    port; every one is stopped after the test."""
+    from identity_provider import IdentityProvider
+
+    providers = []
+
+    def make(clients, accounts=None):
+        provider = IdentityProvider(oidc_provider_folder, tmp_path, clients, accounts or {})
+        providers.append(provider)
+        return provider.start()
+
+    yield make
+    for provider in providers:
+        provider.stop()

@@ -76,13 +76,16 @@ def register_extensions(app: Flask) -> None:
     login.init_app(app)
     rate_limits.init_app(app)
     usage.init_app(app)
+    provider_keys.init_app(app)
 
 
 def register_blueprints(app: Flask) -> None:
     from webapp import admin, api, auth, main, ops, setup
+    from webapp.api import bearer
 
     for blueprint in (main.bp, auth.bp, api.bp, admin.bp, setup.bp, ops.bp):
         app.register_blueprint(blueprint)
+    bearer.init_app(app)  # the bearer lane's own counter
 
 
 def register_errorhandlers(app: Flask) -> None:

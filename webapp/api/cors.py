@@ -4,14 +4,15 @@ from collections.abc import Collection
 
 PREFLIGHT = {
     "Access-Control-Allow-Methods": "GET, POST, OPTIONS",
-    "Access-Control-Allow-Headers": "Content-Type",
+    "Access-Control-Allow-Headers": "Authorization, Content-Type",
     "Access-Control-Max-Age": "600",
 }
 
 
 def cors_headers(origin: str | None, allowed_origins: Collection[str]) -> dict[str, str]:
-    # Vary on every answer, so no cache hands one origin's answer to another.
-    headers = {"Vary": "Origin"}
+    # Vary on every answer, so no cache hands one origin's answer to another, or one
+    # bearer token's answer to another's.
+    headers = {"Vary": "Origin, Authorization"}
     if origin and origin in allowed_origins:
         headers["Access-Control-Allow-Origin"] = origin
         headers["Access-Control-Allow-Credentials"] = "true"

@@ -93,6 +93,8 @@ class TokenFastPath:
         unusual about it; None hands it to Flask."""
         if environ["REQUEST_METHOD"] not in ("GET", "POST") or not bodiless(environ):
             return None
+        if "HTTP_AUTHORIZATION" in environ:  # a bearer token: the view judges it alone
+            return None
         try:
             slug = requested_slug(environ["PATH_INFO"], environ.get("QUERY_STRING", ""))
         except NotPlain:

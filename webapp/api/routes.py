@@ -1,7 +1,7 @@
 from flask import Blueprint, Response, current_app, request
 from flask_login import current_user
 
-from webapp.api import token_request
+from webapp.api import bearer, token_request
 from webapp.api.answers import (
     TOKEN_PATH,
     any_project_origins,
@@ -45,8 +45,11 @@ def unknown_project_message(slug: str) -> str:
 @bp.route(TOKEN_PATH, methods=METHODS)
 @bp.route(f"{TOKEN_PATH}/<slug>", methods=METHODS)
 def authorize(slug: str | None = None) -> Response:
-    signed_in = current_user.is_authenticated  # first: the user is read with the project
-    if request.method != "OPTIONS":  # HEAD too: it is answered with a token
+    # A bearer token is judged alone: the session cookie is then never read.
+    authorization = bearer.presented()
+    # First: the user is read with the project.
+    signed_in = authorization is None and current_user.is_authenticated
+    if request.method != "OPTIONS" and authorization is None:  # HEAD too: it gets a token
         token_request.count(user_key())
     slug = slug or request.args.get("project")
     project = token_request.requested_project()
@@ -59,6 +62,8 @@ def authorize(slug: str | None = None) -> Response:
     origins = project.allowed_origins
     if request.method == "OPTIONS":
         return token_answer(204, None, origins)
+    if authorization is not None:
+        return bearer.answer(project, authorization)
     if not signed_in:
         refused("not_signed_in", project_slug=project.slug)
         return refusal(401, "Sign in first.", origins)

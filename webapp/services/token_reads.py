@@ -25,6 +25,7 @@ import sqlalchemy as sa
 
 from webapp.models import Project, User
 from webapp.models.reachability import database_unreachable
+from webapp.rules.identity_providers import TrustedProvider, trusted_provider
 from webapp.secret_box import secret_box
 from webapp.services.tokens import IssuedToken, ProjectCannotSign, ProjectIssuer, project_issuer
 
@@ -74,6 +75,7 @@ class TokenProject:
     allowed_origins: Any  # as stored; the rules refuse a project whose value is no list
     issuer: ProjectIssuer | None
     cannot_sign: str | None  # why not, for the log
+    provider: TrustedProvider | None = None  # whose bearer tokens it accepts (api/bearer.py)
 
     def issue(self, visitor: TokenVisitor | User, *, nbf_leeway: int) -> IssuedToken:
         """Raises ProjectCannotSign when the stored project breaks a rule or its key is
@@ -231,6 +233,7 @@ class TokenReads:
             row.allowed_origins,
             issuer,
             cannot_sign,
+            trusted_provider(row),
         )
         if len(self._issuers) >= MAX_ISSUERS:
             self._issuers.clear()
