@@ -106,3 +106,28 @@ def test_the_preview_links_to_the_page(client, make_project, signed_in_admin):
     assert "/admin/projects/shop/integration" in page_text(
         client.get("/admin/projects/shop/preview")
     )
+
+
+def test_the_bearer_snippet_comes_first_when_the_project_trusts_a_provider(
+    client, make_project, signed_in_admin
+):
+    make_project("plain")
+    make_project("shop", oidc_issuer="https://idp.example.com", oidc_audiences=["shop-web"])
+    token_url = "http://127.0.0.1:5000/auth/authorize/shop"
+    text = page_text(client.get("/admin/projects/shop/integration"))
+    assert "Authorization: `Bearer ${idToken}`" in text
+    assert f'fetch("{token_url}", {{\n  headers:' in text
+    assert "https://idp.example.com" in text and "shop-web" in text
+    assert text.index('id="snippet-bearer"') < text.index('id="snippet-documented"')
+    # Without a provider, it comes last and says how to get one.
+    text = page_text(client.get("/admin/projects/plain/integration"))
+    assert text.index('id="snippet-api-key"') < text.index('id="snippet-bearer"')
+    assert "Add the website's OpenID Connect provider" in text
+
+
+def test_will_not_work_origins_point_to_the_bearer_flow(client, make_project, signed_in_admin):
+    make_project("shop", allowed_origins=["https://shop.other.com"])
+    text = page_text(client.get("/admin/projects/shop/integration"))
+    assert re.search(r'level-error">.*?<a href="#bearer-flow">', text, re.DOTALL)
+    form = page_text(client.get("/admin/projects/shop"))
+    assert '<a href="/admin/projects/shop/integration#bearer-flow">' in form

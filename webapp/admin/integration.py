@@ -20,6 +20,8 @@ def project_integration(slug: str) -> str:
         query_url=f"{base}/auth/authorize?project={project.slug}",
         documented_snippet=integration.documented_flow_snippet(token_url),
         api_key_snippet=integration.api_key_snippet(token_url),
+        bearer_snippet=integration.bearer_snippet(token_url),
+        trusts_provider=bool(project.oidc_issuer),
         verdicts=origin_verdicts(project),
         cookie_samesite=current_app.config["SESSION_COOKIE_SAMESITE"] or "Lax",
     )

@@ -1,5 +1,5 @@
 """What a product website's developer pastes: the token URL, an API key the vendor's Web SDK
-accepts, and the two ways to connect with the SDK, filled in for one project."""
+accepts, and the three ways to connect with the SDK, filled in for one project."""
 
 import base64
 import json
@@ -11,6 +11,22 @@ const res = await fetch({token_url}, {{ credentials: "include" }});
 const body = await res.json();
 if (!res.ok) {{
   throw new Error(body.error); // 401: the visitor is not signed in to the issuer
+}}
+const scene = new Scene({{ videoElement: document.querySelector("video") }});
+await scene.connect({{ tokenServer: {{ uri: body.url, token: body.jwt }} }});
+"""
+
+SNIPPET_BEARER = """\
+// The website's own sign-in: the visitor's ID token (or JWT access token) from its identity
+// provider's SDK, e.g. Auth0's getIdTokenClaims().__raw, oidc-client-ts's user.id_token or
+// MSAL's idToken. No cookie is involved, so this works from any allowed origin on any site.
+const idToken = await getIdTokenFromYourProvider();
+const res = await fetch({token_url}, {{
+  headers: {{ Authorization: `Bearer ${{idToken}}` }},
+}});
+const body = await res.json();
+if (!res.ok) {{
+  throw new Error(body.error); // 401: the token was refused, and the error says why
 }}
 const scene = new Scene({{ videoElement: document.querySelector("video") }});
 await scene.connect({{ tokenServer: {{ uri: body.url, token: body.jwt }} }});
@@ -43,3 +59,7 @@ def documented_flow_snippet(url: str) -> str:
 
 def api_key_snippet(url: str) -> str:
     return SNIPPET_API_KEY.format(api_key=json.dumps(sdk_api_key(url)))
+
+
+def bearer_snippet(url: str) -> str:
+    return SNIPPET_BEARER.format(token_url=json.dumps(url))
