@@ -41,7 +41,15 @@ def json_answer(
 
 RESPONSES = {
     "Token": json_answer("A token for the signed-in visitor.", "Token"),
-    "Unauthorized": json_answer("Nobody is signed in (never a redirect).", "Refusal"),
+    "Unauthorized": json_answer(
+        "Nobody is signed in (never a redirect); or, with `Authorization: Bearer`, the token "
+        "was refused (expired, wrong audience, wrong issuer, unknown key, an algorithm other "
+        "than RS256, PS256, ES256 or EdDSA, too old, a required claim missing, or a project "
+        "that trusts no identity provider): then `WWW-Authenticate` says so (RFC 6750) and "
+        "the error says why. A bearer request is never judged by a cookie.",
+        "Refusal",
+        {**ANSWER_HEADERS, "WWW-Authenticate": header("WwwAuthenticate")},
+    ),
     "BadRequest": json_answer(
         "No project named and no enabled default project. Readable by any origin an enabled "
         "project allows.",
@@ -61,8 +69,10 @@ RESPONSES = {
     ),
     "Unavailable": json_answer(
         "The project cannot sign now (for example its key cannot be decrypted); the reason "
-        "is in the issuer's log.",
+        "is in the issuer's log. Or a bearer token names a key the identity provider's "
+        "cached keys lack while the provider cannot be reached (with Retry-After).",
         "Refusal",
+        {**ANSWER_HEADERS, "Retry-After": header("RetryAfterSometimes")},
     ),
     "Preflight": {
         "description": "CORS preflight. For an allowed origin it allows GET, POST and OPTIONS "
@@ -82,14 +92,27 @@ def string_header(description: str, **schema: Any) -> dict[str, Any]:
 
 
 HEADERS = {
-    "Vary": string_header("Always includes Origin.", pattern="(^|, *)Origin(,|$)"),
+    "Vary": string_header(
+        "Always includes Origin and Authorization.",
+        pattern="(^|, *)Origin, Authorization(,|$)",
+    ),
     "CacheControl": string_header("Never cached.", const="no-store"),
     "AllowOrigin": string_header("The request's Origin, echoed, only for an allowed origin."),
     "AllowCredentials": string_header("With Access-Control-Allow-Origin.", const="true"),
     "Allow": string_header("The methods the endpoint answers.", example="GET, POST, OPTIONS"),
     "RetryAfter": string_header("Seconds to wait.", pattern="^[0-9]+$"),
+    "RetryAfterSometimes": {
+        **string_header("Seconds to wait, when the identity provider is away.", pattern="^[0-9]+$"),
+        "required": False,
+    },
     "AllowMethods": string_header("Preflight, allowed origin only.", const="GET, POST, OPTIONS"),
-    "AllowHeaders": string_header("Preflight, allowed origin only.", const="Content-Type"),
+    "AllowHeaders": string_header(
+        "Preflight, allowed origin only.", const="Authorization, Content-Type"
+    ),
+    "WwwAuthenticate": {
+        **string_header("On a refused bearer token.", pattern='^Bearer error="invalid_token"'),
+        "required": False,
+    },
     "MaxAge": string_header("Preflight, allowed origin only.", pattern="^[0-9]+$"),
 }
 
@@ -161,7 +184,7 @@ def operations(form: str, parameters: list[dict[str, str]]) -> dict[str, Any]:
         token_answers["400"] = {"$ref": f"{REF}/responses/BadRequest"}
     token = {
         "tags": ["tokens"],
-        "security": [{"session": []}, {"remember": []}, {}],
+        "security": [{"bearer": []}, {"session": []}, {"remember": []}, {}],
         "responses": token_answers,
     }
     return {
@@ -199,8 +222,11 @@ DOCUMENT: dict[str, Any] = {
         "title": "Digital Person token issuer",
         "version": "1",
         "description": "Issues Soul Machines Digital Person tokens to the signed-in visitor, "
-        "authenticated by the issuer's session cookie. Every answer is JSON, carries "
-        "`Vary: Origin` and `Cache-Control: no-store`, and the project's allowed origins get "
+        "authenticated by the issuer's session cookie, or by `Authorization: Bearer <JWT>` "
+        "from the project's OpenID Connect identity provider (then judged by that token alone; "
+        "`user_id` is a stable opaque id derived from the token's issuer and `sub`). Every "
+        "answer is JSON, carries `Vary: Origin, Authorization` and `Cache-Control: no-store`, "
+        "and the project's allowed origins get "
         "`Access-Control-Allow-Origin` (echoed) with `Access-Control-Allow-Credentials: true`; "
         "a 400 or 404, which names no project, gets them for any origin an enabled project "
         "allows. Give the Web SDK's API key the path form: the SDK appends `?sessionId=` to it.",
@@ -216,6 +242,14 @@ DOCUMENT: dict[str, Any] = {
         "headers": HEADERS,
         "parameters": PARAMETERS,
         "securitySchemes": {
+            "bearer": {
+                "type": "http",
+                "scheme": "bearer",
+                "bearerFormat": "JWT",
+                "description": "An ID token (or JWT access token) from the project's identity "
+                "provider: signed with RS256, PS256, ES256 or EdDSA by a key the provider "
+                "publishes, with the project's issuer and one of its audiences.",
+            },
             "session": {
                 "type": "apiKey",
                 "in": "cookie",
