@@ -8,6 +8,8 @@ Cases, interleaved in every round, each figure the median over the rounds:
   ping        GET /ping on the server: the framework's ceiling;
   HS256 …     GET /auth/authorize?project=… signed in (10 users, 3 projects);
   large       the HS256 case at 100,000 users and 10,000 projects (a second database);
+  bearer      the HS256 project asked with `Authorization: Bearer <RS256 provider token>`
+              (bench/token_provider.py: the provider's keys, fetched once per worker);
   node        the vendor's Node/Express template as it ships (bench/node_template: its code
               path and its locked versions, installed with `npm ci`; refused if they differ);
 and, in this process, PyJWT's encode of the same claims in a loop (the signing ceiling) and
@@ -30,6 +32,7 @@ from pathlib import Path
 import serve_bench
 import token_report
 from serve_bench import cpu_seconds, free_port, peak_rss_mib, process_tree, running, sign_in
+from token_provider import BEARER_LUA, BenchProvider, bench_provider
 
 BENCH = Path(__file__).resolve().parent
 SMALL, LARGE = (10, 3), (100_000, 10_000)  # (users, projects)
@@ -90,7 +93,7 @@ def recreate_postgresql_database(url: str) -> None:
     admin.dispose()
 
 
-def prepare(url: str, size: tuple[int, int]) -> dict[str, str]:
+def prepare(url: str, size: tuple[int, int], bearer_issuer: str = "") -> dict[str, str]:
     environment = serve_bench.app_environment(url)
     # The per-user token limit stays in the measured path, set above what one user asks here,
     # and counted where production counts it with more than one worker: in Redis, under a
@@ -108,7 +111,7 @@ def prepare(url: str, size: tuple[int, int]) -> dict[str, str]:
         capture_output=True,
     )
     subprocess.run(
-        [sys.executable, str(BENCH / "token_seed.py"), *map(str, size)],
+        [sys.executable, str(BENCH / "token_seed.py"), *map(str, size), bearer_issuer],
         env=environment,
         check=True,
         capture_output=True,
@@ -191,11 +194,20 @@ def main() -> None:
     args = parse_args()
     if not shutil.which("wrk") or not shutil.which("npm"):
         raise SystemExit("the benchmark needs wrk and npm: apt-get install wrk npm")
+    with bench_provider() as provider:
+        run(args, provider)
+
+
+def run(args: argparse.Namespace, provider: BenchProvider) -> None:
     work = Path(tempfile.mkdtemp(prefix="webapp-token-bench-"))
     (work / "report.lua").write_text(serve_bench.WRK_REPORT)
     urls = databases(args, work)
     print("seeding the databases", file=sys.stderr, flush=True)
-    environments = {"small": prepare(urls["small"], SMALL), "large": prepare(urls["large"], LARGE)}
+    environments = {
+        "small": prepare(urls["small"], SMALL, provider.issuer),
+        "large": prepare(urls["large"], LARGE),
+    }
+    (work / "bearer.lua").write_text(BEARER_LUA % provider.token + serve_bench.WRK_REPORT)
     visitors = work / "visitors.txt"
     visitors.write_text("\n".join(token_report.visitor_cookies(environments["large"], VISITORS)))
     (work / "visitors.lua").write_text(VISITORS_LUA % visitors + serve_bench.WRK_REPORT)
@@ -228,12 +240,15 @@ def main() -> None:
             "RS256": (f"{small}/auth/authorize?project=bench-rs256", cookies["small"], s.pid),
             "large": (f"{large}{token_url}", cookies["large"], b.pid),
             "visitors": (f"{large}{token_url}", "", b.pid),
+            "bearer": (f"{small}/auth/authorize?project=bench-bearer", "", s.pid),
             "node": (f"http://127.0.0.1:{node_port}{TOKEN_PATH}", "", node.pid),
         }
         for round_number in range(1, args.rounds + 1):
             for name, (url, cookie, pid) in cases.items():
                 print(f"round {round_number}: {name}", file=sys.stderr, flush=True)
-                script = "visitors.lua" if name == "visitors" else "report.lua"
+                script = {"visitors": "visitors.lua", "bearer": "bearer.lua"}.get(
+                    name, "report.lua"
+                )
                 runs.setdefault(name, []).append(measure(url, cookie, pid, args, work, script))
         rss_peaks = {"server": peak_rss_mib(s.pid), "large": peak_rss_mib(b.pid)}
         print(f"RSS run: {args.rss_requests:,} requests", file=sys.stderr, flush=True)

@@ -179,6 +179,9 @@ def report(
         "| ≥ 0.9 |",
         f"| visitors / node template (each request another of 10,000 users: a read each) "
         f"| {rps['visitors'] / rps[NODE]:.2f} | ≥ {1.0 if backend == 'PostgreSQL' else 1.2} |",
+        f"| bearer / node template (RS256 provider token in, HS256 out) "
+        f"| {rps['bearer'] / rps[NODE]:.2f} | |",
+        f"| bearer / HS256 (the cookie case) | {rps['bearer'] / rps['HS256']:.2f} | |",
         f"| HS256 p99 ms | {medians['HS256']['p99_us'] / 1000:.1f} | < 20 |",
         f"| SQL statements per token request (in process, {statements['requests']:,} requests "
         f"in {statements['seconds']:.0f} s) | {per_token:.4f} | ≤ 1 |",

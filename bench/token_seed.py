@@ -1,8 +1,10 @@
 """The token benchmark's databases: migrated by the CLI, then seeded in bulk through Core.
 
 Run as a script in the app's environment (`DATABASE_URL`, secrets):
-    python bench/token_seed.py USERS PROJECTS
+    python bench/token_seed.py USERS PROJECTS [BEARER_ISSUER]
 prints one JSON line: the signed-in user's email and the slugs of the measured projects.
+With BEARER_ISSUER, the project `bench-bearer` trusts that identity provider
+(bench/token_provider.py).
 """
 
 import json
@@ -56,7 +58,17 @@ def project_row(slug: str, key: str, algorithm: str, now: datetime) -> dict:
     }
 
 
-def seed(users: int, projects: int) -> dict:
+def bearer_project_row(issuer: str, now: datetime) -> dict:
+    """HS256 out, like `bench`; bearer tokens from `issuer` in."""
+    return {
+        **project_row("bench-bearer", HS256_KEY, "HS256", now),
+        "oidc_issuer": issuer,
+        "oidc_audiences": ["bench-web"],
+        "oidc_max_age": 7 * 86_400,
+    }
+
+
+def seed(users: int, projects: int, bearer_issuer: str | None = None) -> dict:
     now = datetime.now(UTC)
     password_hash = generate_password_hash(PASSWORD)
     slugs = {"HS256": "bench", "ES256": "bench-es256", "RS256": "bench-rs256"}
@@ -73,6 +85,10 @@ def seed(users: int, projects: int) -> dict:
         ]
         for batch in rows:
             connection.execute(Project.__table__.insert(), batch)
+        if bearer_issuer:
+            row = bearer_project_row(bearer_issuer, now)
+            connection.execute(Project.__table__.insert(), [row])
+            slugs["bearer"] = row["slug"]
         connection.execute(User.__table__.insert(), [user_row(EMAIL, password_hash, now)])
         for start, end in batches(1, users):
             batch = [user_row(f"u{n}@example.com", password_hash, now) for n in range(start, end)]
@@ -100,4 +116,5 @@ def batches(start: int, total: int) -> list[tuple[int, int]]:
 if __name__ == "__main__":
     app = create_app()
     with app.app_context():
-        print(json.dumps(seed(int(sys.argv[1]), int(sys.argv[2]))))
+        bearer_issuer = sys.argv[3] if len(sys.argv) > 3 else None
+        print(json.dumps(seed(int(sys.argv[1]), int(sys.argv[2]), bearer_issuer)))
