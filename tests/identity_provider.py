@@ -98,6 +98,7 @@ class SigningKey:
     def jwk(self) -> dict:
         algorithm = RSAAlgorithm if self.alg in ("RS256", "PS256") else ECAlgorithm
         jwk = algorithm.to_jwk(self.private, as_dict=True)
+        jwk.pop("key_ops", None)  # PyJWT writes ["sign"], which the published key would keep
         return {**jwk, "kid": self.kid, "alg": self.alg, "use": "sig"}
 
     def public_pem(self) -> bytes:

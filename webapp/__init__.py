@@ -86,6 +86,7 @@ def register_blueprints(app: Flask) -> None:
     for blueprint in (main.bp, auth.bp, api.bp, admin.bp, setup.bp, ops.bp):
         app.register_blueprint(blueprint)
     bearer.init_app(app)  # the bearer lane's own counter
+    auth.sso.init_app(app)  # single sign-on, when configured
 
 
 def register_errorhandlers(app: Flask) -> None:

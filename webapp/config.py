@@ -83,6 +83,11 @@ DEFAULTS: dict[str, Any] = {
     # how long a fetch may take (s) before the token request answers 503.
     "OIDC_KEYS_REFRESH_INTERVAL": 60,
     "OIDC_FETCH_TIMEOUT": 5,
+    # Single sign-on with one OpenID Connect provider (webapp/auth/sso.py): off unless set.
+    "SSO_ISSUER": None,
+    "SSO_CLIENT_ID": None,
+    "SSO_CLIENT_SECRET": None,
+    "SSO_NAME": "your organisation's sign-in",
     "MAIL_SERVER": None,
     "MAIL_PORT": None,  # by the mode: 465 with SSL, 587 with STARTTLS, else 25
     "MAIL_USE_TLS": False,

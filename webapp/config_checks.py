@@ -139,7 +139,7 @@ def valid_limit(text: str) -> bool:
 
 
 # Secrets are never JSON: `from_prefixed_env` would turn an all-digit key into an int.
-SECRET_SETTINGS = ("SECRET_KEY", "SECRETS_ENCRYPTION_KEYS", "METRICS_TOKEN")
+SECRET_SETTINGS = ("SECRET_KEY", "SECRETS_ENCRYPTION_KEYS", "METRICS_TOKEN", "SSO_CLIENT_SECRET")
 
 
 MIN_SECRET_LENGTH = 32

@@ -61,6 +61,8 @@ def start_session(user: User, *, remember: bool = False) -> None:
 
 # In the session: it presented a second factor (at sign-in, or by turning two-factor on).
 SECOND_FACTOR = "second_factor"
+# In the session: the single sign-on provider checked a second factor (webapp.auth.sso).
+PROVIDER_SECOND_FACTOR = "provider_second_factor"
 
 
 def mark_second_factor() -> None:
@@ -69,7 +71,10 @@ def mark_second_factor() -> None:
 
 def presented_second_factor() -> bool:
     """This session, not merely the account, proved a second factor; an account that turned
-    it on elsewhere ended this session's version anyway."""
+    it on elsewhere ended this session's version anyway. A provider that says it checked one
+    (its `amr`) counts too, with or without a TOTP secret here."""
+    if session.get(PROVIDER_SECOND_FACTOR):
+        return True
     return bool(session.get(SECOND_FACTOR)) and bool(current_user.has_two_factor)
 
 

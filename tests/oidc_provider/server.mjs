@@ -15,7 +15,7 @@ const provider = new Provider(settings.issuer, {
   // The ID token itself carries the claims of the granted scopes, as Auth0 or Entra ID do.
   conformIdTokenClaims: false,
   claims: {
-    openid: ["sub"],
+    openid: ["sub", "amr"], // amr: how the account signed in (the sign-in form sets it)
     email: ["email", "email_verified"],
     profile: ["locale", "groups"],
   },
@@ -44,6 +44,24 @@ const provider = new Provider(settings.issuer, {
   cookies: { keys: ["test-only-cookie-key"] },
 });
 provider.proxy = false;
+
+// The development sign-in form, finished here rather than by oidc-provider's own handler
+// only to say how the account authenticated: `amr` (RFC 8176) from the account's settings.
+provider.use(async (ctx, next) => {
+  if (ctx.method !== "POST" || !/^\/interaction\/[^/]+$/.test(ctx.path)) return next();
+  const chunks = [];
+  for await (const chunk of ctx.req) chunks.push(chunk);
+  const form = new URLSearchParams(Buffer.concat(chunks).toString());
+  if (form.get("prompt") !== "login") ctx.throw(501, "only the login prompt is used");
+  const sub = form.get("login");
+  ctx.respond = false;
+  await provider.interactionFinished(
+    ctx.req,
+    ctx.res,
+    { login: { accountId: sub, amr: accounts[sub]?.amr } },
+    { mergeWithLastSubmission: false },
+  );
+});
 
 provider.listen(settings.port, "127.0.0.1", () => {
   process.stdout.write("ready\n");
