@@ -286,3 +286,46 @@ def test_metrics_count_bearer_tokens_by_provider_and_reason(client, shop, provid
         text, "webapp_tokens_refused_total", project="shop", reason="bearer_wrong_audience"
     )
     assert refused == 1
+
+
+@pytest.mark.parametrize(
+    ("headers", "claims", "words"),
+    [
+        ({"alg": ["RS256"]}, {}, "are not accepted"),
+        ({"kid": 7}, {}, "not a JSON Web Token"),
+        ({}, {"iat": "1700000000"}, "iat is not a number"),
+        ({}, {"iat": True}, "iat"),
+        ({}, {"aud": {"x": 1}}, "audience"),
+        ({}, {"sub": ""}, "sub"),
+        ({}, {"sub": 5}, "Subject must be a string"),
+        ({}, {"exp": "soon"}, "exp"),
+        ({}, {"iss": ["x"]}, "trusts tokens from"),
+        ({}, {"nbf": 9_999_999_999}, "not valid yet"),
+    ],
+)
+def test_hostile_tokens_signed_with_the_real_key_are_refused_in_words(
+    client, shop, provider, headers, claims, words
+):
+    key = provider.key("RS256")
+    now = int(time.time())
+    payload = {"iss": provider.issuer, "sub": "ana", "aud": "shop", "iat": now, "exp": now + 60}
+    header = {"alg": "RS256", "typ": "JWT", "kid": key.kid, **headers}
+    body = f"{b64(json.dumps(header).encode())}.{b64(json.dumps({**payload, **claims}).encode())}"
+    from cryptography.hazmat.primitives import hashes
+    from cryptography.hazmat.primitives.asymmetric import padding
+
+    signature = key.private.sign(body.encode(), padding.PKCS1v15(), hashes.SHA256())
+    response = ask(client, f"{body}.{b64(signature)}")
+    assert response.status_code == 401, response.get_json()
+    assert words in response.get_json()["error"]
+
+
+@pytest.mark.parametrize(
+    "token", ["", "a.b", "a.b.c", "é" * 10, "x" * 20_000, "eyJhbGciOiJSUzI1NiJ9.W10.c2ln"]
+)
+def test_garbage_in_the_authorization_header_is_a_401(client, shop, token):
+    response = client.get(
+        "/auth/authorize/shop", headers={"Origin": ORIGIN, "Authorization": f"Bearer {token}"}
+    )
+    assert response.status_code == 401
+    assert response.headers["WWW-Authenticate"].startswith('Bearer error="invalid_token"')

@@ -71,14 +71,14 @@ def header_of(token: str) -> dict[str, Any]:
         raise BearerRefused("malformed", f"The token is longer than {MAX_TOKEN:,} characters.")
     try:
         return jwt.get_unverified_header(token)
-    except jwt.DecodeError:
+    except jwt.InvalidTokenError:  # not a JWT, or a header PyJWT refuses (a kid not text)
         raise BearerRefused("malformed", "The bearer token is not a JSON Web Token.") from None
 
 
 def unverified_issuer(token: str) -> object:
     try:
         claims = jwt.decode(token, options={"verify_signature": False})
-    except jwt.DecodeError:
+    except jwt.InvalidTokenError:
         raise BearerRefused("malformed", "The bearer token's claims are not JSON.") from None
     return claims.get("iss")
 
@@ -93,7 +93,7 @@ def verify_bearer(
     the provider's published key (its own errors, unknown key or provider away, pass)."""
     header = header_of(token)
     algorithm = header.get("alg")
-    if algorithm not in ALGORITHMS:
+    if not isinstance(algorithm, str) or algorithm not in ALGORITHMS:
         raise BearerRefused(
             "algorithm",
             f"Tokens signed with {str(algorithm)[:20]!r} are not accepted: only "
@@ -163,6 +163,9 @@ def checked_sub(claims: Mapping[str, Any]) -> str:
 def judged(claims: Mapping[str, Any], provider: TrustedProvider, now: int) -> str | None:
     """The rules beyond the signature and the registered claims; the locale claim's value."""
     issued_at = claims["iat"]
+    if not isinstance(issued_at, int | float) or isinstance(issued_at, bool):
+        # PyJWT accepts any value int() takes, "1700000000" among them.
+        raise BearerRefused("malformed", "The token's iat is not a number.")
     if now - issued_at > provider.max_age + provider.leeway:
         raise BearerRefused(
             "too_old",
