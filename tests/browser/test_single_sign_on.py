@@ -46,6 +46,9 @@ def sso(database_url, tmp_path, oidc_provider_folder):
         instance_path=str(tmp_path / "instance"),
     )
     server = make_server("127.0.0.1", port, app, threaded=True)
+    # Request threads are joined on close: one still answering the browser (a favicon, say)
+    # would otherwise hold a database connection past the engine's disposal.
+    server.daemon_threads = False
     thread = threading.Thread(target=server.serve_forever, name="sso-server")
     thread.start()
     try:
