@@ -1,7 +1,7 @@
 """a project's trusted OpenID Connect identity provider
 
 Revision ID: 5b0d1e2c9a47
-Revises: b7d4e8f2a6c1
+Revises: 5c1e0a9d7b42
 Create Date: 2026-12-06 16:00:00
 
 """
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "5b0d1e2c9a47"
-down_revision = "b7d4e8f2a6c1"
+down_revision = "5c1e0a9d7b42"
 branch_labels = None
 depends_on = None
 
