@@ -20,7 +20,7 @@ def test_the_page_fills_in_the_project(client, make_project, signed_in_admin):
     text = page_text(response)
     # The development default of PUBLIC_URL
     token_url = "http://127.0.0.1:5000/auth/authorize/shop"
-    assert f'<pre id="token-url">{token_url}</pre>' in text
+    assert f'<pre id="token-url" tabindex="0">{token_url}</pre>' in text
     assert f'fetch("{token_url}", {{ credentials: "include" }})' in text
     [key] = re.findall(r'apiKey: "([A-Za-z0-9+/=]+)"', text)
     assert json.loads(base64.b64decode(key)) == {"authServer": token_url}
@@ -59,7 +59,7 @@ def test_production_without_public_url_says_so_and_shows_the_request_url(
     assert client.post("/login", data=signed_in, base_url=internal).status_code == 302
     text = page_text(client.get("/admin/projects/shop/integration", base_url=internal))
     assert "PUBLIC_URL is not set" in text
-    assert '<pre id="token-url">http://internal:8000/auth/authorize/shop</pre>' in text
+    assert '<pre id="token-url" tabindex="0">http://internal:8000/auth/authorize/shop</pre>' in text
 
 
 def test_unknown_project_is_404(client, signed_in_admin):

@@ -1,5 +1,6 @@
 """Admins keep project configurations: the form, its rules, locking, default, delete, preview."""
 
+import re
 import html
 import json
 
@@ -97,6 +98,23 @@ def test_new_project_form_has_the_pinned_labels_and_defaults(client):
     ):
         assert f">{label}</label>" in page, label
     assert 'value="1800"' in page
+
+
+def test_a_new_project_defaults_to_development_and_marks_required_fields(client):
+    page = client.get("/admin/projects/new").get_data(as_text=True)
+    assert '<option selected value="development">' in page
+    for name in ("name", "slug", "session_server", "issuer", "signing_key", "token_lifetime"):
+        tag = re.search(rf'<(input|textarea)[^>]*\bid="{name}"[^>]*>', page).group(0)
+        assert " required" in tag, name
+        assert f'for="{name}">' in page and 'class="required"' in page
+    assert " required" not in re.search(r'<input[^>]*id="orchestration_url"[^>]*>', page).group(0)
+
+
+def test_a_short_key_is_flagged_on_the_first_submit_beside_other_errors(forms):
+    page = create(forms, signing_key="short-key", issuer="").get_data(as_text=True)
+    assert 'id="issuer-error"' in page
+    warning = page.split('id="signing_key-warning">')[1].split("</p>")[0]
+    assert "short" in warning.lower() or "bytes" in warning
 
 
 def test_create_stores_an_encrypted_key_and_audits_its_fingerprint(app, forms):
@@ -338,7 +356,7 @@ def test_preview_shows_the_claims_for_the_admin(client, make_project, signed_in_
 def test_preview_issues_a_real_test_token(client, forms, make_project, signed_in_admin):
     make_project("shop")
     page = forms.post("/admin/projects/shop/preview").get_data(as_text=True)
-    token = page.split('<pre id="test-token">')[1].split("</pre>")[0]
+    token = page.split('<pre id="test-token" tabindex="0">')[1].split("</pre>")[0]
     claims = jwt.decode(token, HS256_KEY, algorithms=["HS256"])
     assert claims["user_id"] == signed_in_admin.public_id
 

@@ -66,7 +66,19 @@ def test_disabling_signs_the_user_out(app, forms, make_user, signed_in_admin):
     assert reloaded(app, ada).is_active
 
 
-@pytest.mark.parametrize("action", ["remove-admin", "disable"])
+def test_nobody_disables_themselves_here(app, client, forms, make_user, signed_in_admin):
+    make_user("second@example.com", is_admin=True)
+    response = act(forms, signed_in_admin, "disable")
+    page = client.get(response.headers["Location"]).get_data(as_text=True)
+    assert "You cannot disable your own account here." in page
+    assert reloaded(app, signed_in_admin).is_active
+    # The page offers no Disable on one's own row, and asks before disabling anyone else.
+    own_row = page.split("(you)")[1].split("</tr>")[0]
+    assert "/disable" not in own_row
+    assert '<details class="confirm">' in page and "/admin/users/" in page
+
+
+@pytest.mark.parametrize("action", ["remove-admin"])
 def test_the_last_active_admin_stays(app, client, forms, signed_in_admin, action):
     response = act(forms, signed_in_admin, action)
     assert response.status_code == 302

@@ -119,6 +119,17 @@ def test_sign_in_asks_for_the_code_and_keeps_next(app, client, forms, user):
     assert client.get("/account").status_code == 200
 
 
+def test_the_code_page_says_what_really_helps(app, client, forms, make_user):
+    admin = make_user("admin@example.com", is_admin=True)
+    secret, _ = with_two_factor(app, admin)
+    page = client.get(password_step(forms, admin).location).get_data(as_text=True)
+    assert "recovery codes" in page
+    assert "flask --app webapp users reset-two-factor EMAIL" in page
+    assert "An administrator can turn" not in page
+    # An admin without `next` lands on the admin dashboard after the second step too.
+    assert code_step(forms, code_at(secret, NOW)).location == "/admin/"
+
+
 @pytest.mark.parametrize("offset, accepted", [(-30, True), (30, True), (-60, False), (60, False)])
 def test_a_code_from_the_next_or_previous_step_is_accepted(app, forms, user, offset, accepted):
     secret, _ = with_two_factor(app, user)

@@ -5,6 +5,10 @@ from webapp.admin.blueprint import MAX_INTEGER_ID, PER_PAGE, bp, number_arg
 from webapp.admin.forms import ProjectForm
 from webapp.extensions import db
 from webapp.models import AuditEvent, Project, User
+from webapp.rules.audit_display import EventView, event_view, exact_time, relative_time
+
+bp.add_app_template_filter(exact_time)
+bp.add_app_template_filter(relative_time)
 
 
 @bp.get("/audit")
@@ -13,13 +17,14 @@ def audit() -> ResponseReturnValue:
     keyset pagination stays an index scan however long the trail grows."""
     select = db.select(AuditEvent).order_by(AuditEvent.id.desc()).limit(PER_PAGE + 1)
     project_slug = request.args.get("project", "").strip()
+    project = None
     if project_slug:
-        project_id = db.session.scalar(db.select(Project.id).filter_by(slug=project_slug))
+        project = db.session.scalar(db.select(Project).filter_by(slug=project_slug))
         # A deleted project is found by the slug its events recorded.
         select = select.where(
             AuditEvent.target_type == "project",
-            AuditEvent.target_id == project_id
-            if project_id is not None
+            AuditEvent.target_id == project.id
+            if project is not None
             else AuditEvent.target_label == project_slug,
         )
     admin_id = number_arg("admin", MAX_INTEGER_ID)  # a user's id
@@ -36,7 +41,8 @@ def audit() -> ResponseReturnValue:
     return render_template(
         "admin/audit.html",
         labels=field_labels(),
-        events=events[:PER_PAGE],
+        events=[(event, view(event)) for event in events[:PER_PAGE]],
+        project=project,
         older=older,
         project_slug=project_slug,
         admin_id=admin_id,
@@ -55,3 +61,11 @@ def field_labels() -> dict[str, str]:
         is_active="Active",
     )
     return labels
+
+
+def view(event: AuditEvent) -> EventView:
+    return event_view(
+        event.changes,
+        shows_before=event.action.shows_before,
+        shows_after=event.action.shows_after,
+    )

@@ -178,7 +178,7 @@ class ProjectForm(FlaskForm):
     environment = SelectField(
         "Environment",
         choices=ENVIRONMENTS,  # type: ignore[arg-type]  # plain values; the stubs predate WTForms 3.2
-        default="production",
+        default="development",  # a new project is tried out before it goes live
     )
     control_via_browser = BooleanField("Control via browser")
     control_cookie_header = StringField(
@@ -236,9 +236,16 @@ class ProjectForm(FlaskForm):
     version = HiddenField()
     submit = SubmitField("Save project")
 
+    # Marked as required on the page (the rules themselves are the services'); a stored
+    # project keeps its key when the field is left empty.
+    REQUIRED = ("name", "slug", "session_server", "issuer", "token_lifetime")
+
     def __init__(self, *args: Any, project: Project | None = None, **kwargs: Any) -> None:
         super().__init__(*args, obj=project, **kwargs)
         self.project = project or Project()
+        self.warnings: dict[str, list[str]] = {}
+        for name in (*self.REQUIRED, *(() if project else ("signing_key",))):
+            self[name].flags.required = True
         if project is not None:
             self.signing_key.description = (
                 f"Current key: {project.signing_key_fingerprint}. Leave empty to keep it."
@@ -261,10 +268,13 @@ class ProjectForm(FlaskForm):
     def validate(self, extra_validators: Any = None) -> bool:
         """Parse the fields, then show every rule the values break beside its field."""
         parsed = super().validate(extra_validators)
-        errors, _warnings = check_project(
+        errors, warnings = check_project(
             self.project, self.values(), new_key=self.signing_key.data or None
         )
         self.show_problems(errors)
+        # A warning (a short key) is shown on this submit too, even when another field fails.
+        for warning in warnings:
+            self.warnings.setdefault(warning.field, []).append(describe(warning))
         return parsed and not errors
 
     def show_problems(self, problems: Iterable[Problem]) -> None:

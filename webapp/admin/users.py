@@ -32,6 +32,9 @@ def change_user(public_id: str, action: str) -> ResponseReturnValue:
         abort(404)
     user = db.first_or_404(db.select(User).filter_by(public_id=public_id))
     flag, value, done = ACTIONS[action]
+    if action == "disable" and user.id == current_user.id:
+        flash("You cannot disable your own account here.", "error")
+        return redirect(url_for("admin.users", q=request.args.get("q") or None))
     try:
         set_flag(user, flag, value, current_user)
     except LastAdmin as refusal:

@@ -5,14 +5,13 @@ from wtforms import (
     BooleanField,
     EmailField,
     PasswordField,
-    SelectField,
     StringField,
     SubmitField,
 )
 from wtforms.validators import DataRequired, Length, ValidationError
 
 from webapp.rules.emails import InvalidEmail, normalise_email
-from webapp.rules.locales import InvalidLocale, locale_choices, normalise_locale
+from webapp.rules.locales import InvalidLocale, normalise_locale
 from webapp.rules.passwords import MAX_PASSWORD, MIN_PASSWORD, password_problem
 
 
@@ -26,16 +25,21 @@ def locale_filter(value: str | None) -> str | None:
         raise ValueError(str(error)) from None
 
 
-class LocaleField(SelectField):
-    """A picker of every locale Babel knows, by display name, that also takes typed tags."""
+class LocaleField(StringField):
+    """A locale tag, typed or picked from a searchable list of every locale Babel knows
+    (the page's `<datalist>`, common locales first); checked here whatever was sent."""
 
     def __init__(self, label: str = "Locale", **kwargs: Any) -> None:
         super().__init__(
             label,
             [DataRequired(message="Choose a locale.")],
-            choices=locale_choices,
-            validate_choice=False,
             filters=[locale_filter],
+            render_kw={
+                "list": "locale-options",
+                "autocomplete": "off",
+                "spellcheck": "false",
+                "placeholder": "Type a language or a tag, e.g. en-US",
+            },
             **kwargs,
         )
 

@@ -21,7 +21,7 @@ from webapp.auth.forms import (
     PasswordForm,
     RegisterForm,
 )
-from webapp.auth.next_url import safe_next_url
+from webapp.auth.next_url import landing_page, safe_next_url
 from webapp.auth.signup import open_account, open_account_by_mail
 from webapp.auth.two_factor import begin_second_step
 from webapp.extensions import db
@@ -36,10 +36,12 @@ from webapp.protection.rate_limits import (
     sign_in_per_account,
     sign_in_per_address,
 )
-from webapp.rules.locales import best_locale
+from webapp.rules.locales import best_locale, locale_suggestions
 from webapp.services.email_confirmation import ConfirmLinkInvalid, confirm, mail_confirmation
 from webapp.services.password_reset import password_reset_offered
 from webapp.services.users import LastAdmin, delete_account
+
+bp.add_app_template_global(locale_suggestions)
 
 # Checked against when the email is unknown, so a wrong email costs as long as a wrong password.
 UNKNOWN_USER_HASH = hash_password("no such user")
@@ -49,8 +51,8 @@ UNCONFIRMED = (
 )
 
 
-def after_sign_in() -> ResponseReturnValue:
-    return redirect(safe_next_url(request.args.get("next")) or url_for("main.index"))
+def after_sign_in(user: User) -> ResponseReturnValue:
+    return redirect(safe_next_url(request.args.get("next")) or landing_page(user))
 
 
 @bp.route("/register", methods=["GET", "POST"])
@@ -96,7 +98,7 @@ def confirm_email(token: str) -> ResponseReturnValue:
 @sign_in_per_account
 def login() -> ResponseReturnValue:
     if current_user.is_authenticated:
-        return after_sign_in()
+        return after_sign_in(current_user)
     form = LoginForm()
     if form.validate_on_submit():
         password = form.password.data or ""
@@ -123,7 +125,7 @@ def login() -> ResponseReturnValue:
             user.last_login_at = utcnow()
             db.session.commit()
             start_session(user, remember=form.remember.data)
-            return after_sign_in()
+            return after_sign_in(user)
     return render_template("auth/login.html", form=form, can_reset=password_reset_offered())
 
 

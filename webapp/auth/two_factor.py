@@ -12,7 +12,7 @@ from markupsafe import Markup
 from webapp.auth.blueprint import bp
 from webapp.auth.current_password import current_password_matches
 from webapp.auth.forms import CodeForm, TwoFactorOffForm, TwoFactorOnForm
-from webapp.auth.next_url import safe_next_url
+from webapp.auth.next_url import landing_page, safe_next_url
 from webapp.extensions import db
 from webapp.login import (
     SECOND_FACTOR,
@@ -100,7 +100,7 @@ def two_factor_sign_in() -> ResponseReturnValue:
             if kind == "recovery":
                 left = two_factor.remaining_recovery_codes(user)
                 flash(f"You used a recovery code; {left} remain.")
-            return redirect(next_url or url_for("main.index"))
+            return redirect(next_url or landing_page(user))
     return render_template("auth/two_factor_sign_in.html", form=form)
 
 

@@ -75,3 +75,19 @@ def locale_choices() -> list[tuple[str, str]]:
         (tag, f"{name} · {tag}")
         for name, tag in sorted(choices, key=lambda choice: choice[0].casefold())
     ]
+
+
+# Offered first in the locale picker: the locales most Digital People speak.
+COMMON_LOCALES = (
+    "en-US", "en-GB", "en-AU", "en-CA", "en-IN", "de-DE", "fr-FR", "fr-CA", "es-ES", "es-MX",
+    "it-IT", "pt-BR", "pt-PT", "nl-NL", "sv-SE", "da-DK", "nb-NO", "fi-FI", "pl-PL", "tr-TR",
+    "ja-JP", "ko-KR", "zh-Hans-CN", "zh-Hant-TW", "ar-SA", "hi-IN",
+)  # fmt: skip
+
+
+@cache
+def locale_suggestions() -> list[tuple[str, str]]:
+    """(tag, name) for the picker: the common locales first, then every other by name."""
+    names = {tag: label.rpartition(" · ")[0] for tag, label in locale_choices()}
+    common = [(tag, names[tag]) for tag in COMMON_LOCALES if tag in names]
+    return common + [(tag, name) for tag, name in names.items() if tag not in COMMON_LOCALES]

@@ -1,8 +1,9 @@
-// "Copy" buttons: <button data-copy="ID"> copies the text of the element with that id.
+// "Copy" buttons: <button data-copy="ID"> copies the text of the element with that id, as
+// shown (a list gives one item a line).
 "use strict";
 
 async function copyText(button) {
-  const text = document.getElementById(button.dataset.copy).textContent;
+  const text = document.getElementById(button.dataset.copy).innerText;
   const label = button.textContent;
   try {
     await navigator.clipboard.writeText(text);
