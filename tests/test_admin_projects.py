@@ -1,8 +1,8 @@
 """Admins keep project configurations: the form, its rules, locking, default, delete, preview."""
 
-import re
 import html
 import json
+import re
 
 import jwt
 import pytest

@@ -36,7 +36,9 @@ def test_a_list_from_nothing_is_all_added():
 
 def test_a_mapping_change_shows_keys_added_removed_and_changed():
     change = describe_change(
-        "custom_claims", {"tier": 2, "team": "Ava", "old": True}, {"tier": 3, "team": "Ava", "new": "x"}
+        "custom_claims",
+        {"tier": 2, "team": "Ava", "old": True},
+        {"tier": 3, "team": "Ava", "new": "x"},
     )
     assert change.added == ("new = x",)
     assert change.removed == ("old = true",)
@@ -91,7 +93,9 @@ def test_relative_time(ago, text):
     assert relative_time(NOW - ago, NOW) == text
 
 
-def test_the_page_shows_added_origins_and_unescaped_text(client, forms, make_project, signed_in_admin):
+def test_the_page_shows_added_origins_and_unescaped_text(
+    client, forms, make_project, signed_in_admin
+):
     from test_admin_projects import edit_data
 
     project = make_project("shop", name="Ava", allowed_origins=["https://a.example.com"])

@@ -48,7 +48,10 @@ def test_locale_picker_is_searchable_with_common_locales_first(client):
     page = client.get("/register").get_data(as_text=True)
     assert 'list="locale-options"' in locale_input(page)
     options = re.findall(r'<option value="([^"]+)">([^<]+)</option>', page)
-    assert options[:2] == [("en-US", "English (United States)"), ("en-GB", "English (United Kingdom)")]
+    assert options[:2] == [
+        ("en-US", "English (United States)"),
+        ("en-GB", "English (United Kingdom)"),
+    ]
     assert ("de-DE", "German (Germany)") in options
     assert len(options) > 1000
 
@@ -232,7 +235,6 @@ def test_sign_up_without_a_locale_asks_for_one(app, forms):
     assert user_named(app, "new.person@example.com") is None
 
 
-
 def test_admins_land_on_the_admin_dashboard_unless_next_says_otherwise(app, make_user):
     admin = make_user("admin@example.com", is_admin=True)
     user = make_user("ada@example.com")
@@ -244,4 +246,3 @@ def test_admins_land_on_the_admin_dashboard_unless_next_says_otherwise(app, make
     assert sign_in(admin).headers["Location"] == "/admin/"
     assert sign_in(user).headers["Location"] == "/"
     assert sign_in(admin, "/login?next=/account").headers["Location"] == "/account"
-

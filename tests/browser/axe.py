@@ -45,7 +45,14 @@ def install_axe() -> Path:
         manifest.write_text('{"private": true, "description": "webapp test cache"}\n')
     try:
         result = subprocess.run(
-            [npm, "install", "--no-audit", "--no-fund", "--save-exact", f"{AXE_PACKAGE}@{AXE_VERSION}"],
+            [
+                npm,
+                "install",
+                "--no-audit",
+                "--no-fund",
+                "--save-exact",
+                f"{AXE_PACKAGE}@{AXE_VERSION}",
+            ],
             cwd=AXE_CACHE,
             capture_output=True,
             text=True,

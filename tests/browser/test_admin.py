@@ -93,7 +93,7 @@ def first_run_setup(page, live_server, screenshot, visits: Visits) -> None:
     expect(page.get_by_role("heading", name="Create the first admin")).to_be_visible()
     page.get_by_label("Email", exact=True).fill(ADMIN_EMAIL)
     page.get_by_label("Password", exact=True).fill(PASSWORD)
-    page.get_by_label("Locale", exact=True).select_option("en-GB")
+    page.get_by_label("Locale", exact=True).fill("en-GB")
     screenshot(page, "admin-setup")
     page.get_by_role("button", name="Create admin account").click()
 
@@ -132,6 +132,7 @@ def create_project(page, live_server, screenshot, visits: Visits) -> None:
     expect(page).to_have_url(f"{live_server.url}/admin/projects/new")
     expect(page.get_by_label("Token lifetime (seconds)", exact=True)).to_have_value("1800")
     expect(page.get_by_label("Enabled", exact=True)).to_be_checked()
+    expect(page.get_by_label("Environment", exact=True)).to_have_value("development")
 
     page.get_by_label("Name", exact=True).fill(NAME)
     page.get_by_label("Slug", exact=True).fill(SLUG)
@@ -209,15 +210,19 @@ def edit_and_audit(page, live_server, screenshot, visits: Visits) -> None:
     expect(update).to_have_count(1)
     expect(update).to_contain_text(SLUG)
     expect(update).to_contain_text(ADMIN_EMAIL)
-    issuer = update.locator("table.changes tr").filter(
-        has=page.locator("th", has_text=re.compile(r"^Issuer$"))
+    issuer = update.locator("dl.changes .change").filter(
+        has=page.locator("dt", has_text=re.compile(r"^Issuer$"))
     )
-    expect(issuer.locator(".before")).to_have_text(json.dumps(OLD_ISSUER))
-    expect(issuer.locator(".after")).to_have_text(json.dumps(NEW_ISSUER))
+    expect(issuer.locator(".before")).to_have_text(OLD_ISSUER)
+    expect(issuer.locator(".after")).to_have_text(NEW_ISSUER)
     # Only the issuer changed: the key was left empty, so it was kept.
-    expect(update.locator("table.changes tr")).to_have_count(1)
+    expect(update.locator("dl.changes .change")).to_have_count(1)
     created = page.locator("table.audit > tbody > tr").filter(has_text="create project")
-    expect(created).to_contain_text("Signing key (fingerprint)")
+    expect(created.locator(".summary")).to_contain_text(f"Name: {NAME}")
+    fingerprint = created.get_by_text("Signing key (fingerprint)")
+    expect(fingerprint).to_be_hidden()  # one click away
+    created.get_by_text(re.compile(r"^All \d+ values$")).click()
+    expect(fingerprint).to_be_visible()
     visits.keep(page, "audit trail")
     screenshot(page, "admin-audit")
 
@@ -226,7 +231,9 @@ def preview_and_issue(page, live_server, screenshot, visits: Visits) -> str:
     """The preview shows the claims of the admin's own token; a test token verifies."""
     admin_tab(page, "Projects").click()
     page.get_by_role("link", name=NAME).click()
-    page.get_by_role("link", name="Preview token").click()
+    page.get_by_role("navigation", name=f"Project {NAME}").get_by_role(
+        "link", name="Preview"
+    ).click()
     expect(page).to_have_url(f"{live_server.url}/admin/projects/{SLUG}/preview")
 
     def shown(heading: str) -> dict:
@@ -322,16 +329,20 @@ def manage_users(page, make_user, screenshot, visits: Visits) -> None:
     them.get_by_role("button", name="Make admin").click()
     expect(flash(page)).to_contain_text(f"{other.email} is now an admin.")
     expect(badge(them, "admin")).to_be_visible()
-    expect(them.get_by_role("button", name="Remove admin")).to_be_visible()
+    expect(them.get_by_text("Remove admin…")).to_be_visible()
 
-    them.get_by_role("button", name="Disable").click()
+    expect(me.get_by_text("Disable…")).to_have_count(0)  # nobody disables themselves here
+    them.get_by_text("Disable…").click()
+    them.get_by_role("button", name="Disable", exact=True).click()
     expect(flash(page)).to_contain_text(f"{other.email} is disabled")
     expect(badge(them, "disabled")).to_be_visible()
     expect(them.get_by_role("button", name="Enable")).to_be_visible()
 
     # The other admin is disabled, so this admin is the last active one and must stay.
-    me.get_by_role("button", name="Remove admin").click()
+    me.get_by_text("Remove admin…").click()
+    expect(me).to_contain_text("You will lose access to the admin pages at once.")
+    me.get_by_role("button", name="Remove admin", exact=True).click()
     expect(flash(page)).to_contain_text("There must stay at least one active admin.")
-    expect(me.get_by_role("button", name="Remove admin")).to_be_visible()
+    expect(me.get_by_text("Remove admin…")).to_be_visible()
     visits.keep(page, "users")
     screenshot(page, "admin-users")

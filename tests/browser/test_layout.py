@@ -5,10 +5,10 @@ that most need looking at are saved as screenshots at both widths."""
 import re
 
 import pytest
-from browser.axe import install_axe, violations
 from flask import url_for
 from helpers import HOW_TO_ENABLE, HS256_KEY, PASSWORD
 
+from browser.axe import install_axe, violations
 from webapp.extensions import db
 from webapp.models import Project, User
 from webapp.services.projects import save_project
@@ -39,12 +39,14 @@ SCREENSHOTS = {
 }
 OVERFLOW = "document.documentElement.scrollWidth - window.innerWidth"
 # The innermost elements that reach past the screen's right edge, to say what to fix.
-TOO_WIDE = """() => [...document.querySelectorAll("body *")]
-  .filter((e) => e.checkVisibility() && e.getBoundingClientRect().right > window.innerWidth + 0.5)
-  .filter((e) => !e.closest(".subnav, .tabs, pre"))
-  .filter((e) => ![...e.children].some((c) => c.getBoundingClientRect().right > window.innerWidth + 0.5))
-  .slice(0, 3)
-  .map((e) => `${e.tagName.toLowerCase()}.${[...e.classList].join(".")} "${e.textContent.trim().slice(0, 30)}"`)"""
+TOO_WIDE = """() => {
+  const past = (e) => e.getBoundingClientRect().right > window.innerWidth + 0.5;
+  return [...document.querySelectorAll("body *")]
+    .filter((e) => e.checkVisibility() && past(e) && !e.closest(".subnav, .tabs, pre"))
+    .filter((e) => ![...e.children].some(past))
+    .slice(0, 3)
+    .map((e) => `${e.tagName.toLowerCase()} "${e.textContent.trim().slice(0, 30)}"`);
+}"""
 
 
 def page_paths(app, slug: str) -> dict[str, str]:
@@ -116,9 +118,7 @@ def axe_page(browser, live_server):
     context.close()
 
 
-def test_every_page_fits_and_passes_axe(
-    axe_page, live_server, make_user, make_project, screenshot
-):
+def test_every_page_fits_and_passes_axe(axe_page, live_server, make_user, make_project, screenshot):
     axe_script = install_axe().read_text()
     app = live_server.app
     user, admin = sample_data(app, make_user, make_project)
@@ -150,7 +150,9 @@ def test_every_page_fits_and_passes_axe(
         row = page.get_by_role("row").filter(has_text=user.email)
         row.get_by_text("Disable…").click()
         expect(row.get_by_role("button", name="Disable", exact=True)).to_be_visible()
-        problems += [f"/admin/users (confirming) at {width} px: {v}" for v in violations(page, axe_script)]
+        problems += [
+            f"/admin/users (confirming) at {width} px: {v}" for v in violations(page, axe_script)
+        ]
         screenshot(page, f"layout-users-confirm-{width}")
 
     assert not problems, "\n".join(problems)

@@ -1,6 +1,7 @@
 """Two-factor sign-in in Chromium: turn it on from the account page, then sign in with it."""
 
 import time
+from pathlib import Path
 
 import pyotp
 import pytest
@@ -30,7 +31,16 @@ def test_turn_on_two_factor_then_sign_in_with_a_code(page, live_server, make_use
     page.get_by_label("Current password").fill(PASSWORD)
     page.get_by_role("button", name="Turn on").click()
     expect(page.locator(".recovery-codes li")).to_have_count(10)
+    shown = page.locator(".recovery-codes li").all_inner_texts()
     screenshot(page, "two-factor-recovery-codes")
+    page.context.grant_permissions(["clipboard-read", "clipboard-write"], origin=live_server.url)
+    page.get_by_role("button", name="Copy").click()
+    expect(page.get_by_role("button", name="Copied")).to_be_visible()
+    assert page.evaluate("navigator.clipboard.readText()").split() == shown
+    with page.expect_download() as download:
+        page.get_by_role("link", name="Download").click()
+    assert download.value.suggested_filename == "recovery-codes.txt"
+    assert Path(download.value.path()).read_text().split() == shown
 
     page.get_by_role("button", name="Sign out").click()
     page.goto("/account")  # signed out: sent to sign in, and brought back after both steps

@@ -86,7 +86,9 @@ def describe_change(name: str, before: Any, after: Any) -> Change:
     return Change(name, "value", before=show_value(before), after=show_value(after))
 
 
-def event_view(changes: dict[str, dict[str, Any]], *, shows_before: bool, shows_after: bool) -> EventView:
+def event_view(
+    changes: dict[str, dict[str, Any]], *, shows_before: bool, shows_after: bool
+) -> EventView:
     """A create shows its new values, a delete its last ones, each summarised; any other
     event shows each change."""
     if shows_before and shows_after:
@@ -107,7 +109,7 @@ def exact_time(moment: datetime) -> str:
 
 
 def relative_time(moment: datetime, now: datetime | None = None) -> str:
-    """"just now", "3 min ago", "5 h ago", "2 days ago"; a moment ahead reads "in …"."""
+    """ "just now", "3 min ago", "5 h ago", "2 days ago"; a moment ahead reads "in …"."""
     seconds = int(((now or datetime.now(UTC)) - moment).total_seconds())
     ahead, seconds = seconds < 0, abs(seconds)
     if seconds < 45:
