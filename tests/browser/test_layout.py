@@ -158,7 +158,7 @@ def test_every_page_fits_and_passes_axe(axe_page, live_server, make_user, make_p
     assert not problems, "\n".join(problems)
 
 
-def test_on_a_phone_the_top_bar_is_a_menu(page, live_server, make_user):
+def test_on_a_phone_the_top_bar_is_a_menu(page, live_server, make_user, screenshot):
     admin = make_user("admin@example.com", is_admin=True)
     page.set_viewport_size({"width": 360, "height": 800})
     sign_in_through_menu = page.goto("/login")
@@ -173,6 +173,7 @@ def test_on_a_phone_the_top_bar_is_a_menu(page, live_server, make_user):
     banner.get_by_text("Menu").click()
     expect(banner.get_by_role("button", name="Sign out")).to_be_visible()
     expect(banner.get_by_role("link", name="Admin", exact=True)).to_be_visible()
+    screenshot(page, "layout-menu-open-360")
 
     page.set_viewport_size({"width": 1280, "height": 800})
     page.reload()
