@@ -3,6 +3,7 @@ from collections.abc import KeysView
 from flask import Blueprint, abort, current_app, flash, redirect, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_login import current_user
+from markupsafe import Markup, escape
 
 from webapp.auth.two_factor import begin_second_step
 from webapp.extensions import login_manager
@@ -40,6 +41,13 @@ def require_admin() -> ResponseReturnValue | None:
 def endpoints() -> KeysView[str]:
     """The app's endpoints, for links to pages that not every build has yet."""
     return current_app.view_functions.keys()
+
+
+@bp.app_template_filter()
+def wrappable(email: str) -> Markup:
+    """An e-mail address that may wrap before its "@" and nowhere else unless it must."""
+    local, at, domain = email.rpartition("@")
+    return escape(local) + Markup("<wbr>") + escape(at + domain) if at else escape(email)
 
 
 def number_arg(name: str, highest: int = MAX_ID) -> int | None:
