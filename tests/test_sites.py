@@ -6,7 +6,20 @@ import json
 import pytest
 
 from webapp.rules.integration import api_key_snippet, documented_flow_snippet, sdk_api_key
-from webapp.rules.sites import ERROR, OK, WARNING, cookie_verdict, is_loopback, site_of
+from webapp.rules.sites import (
+    ERROR,
+    LATER,
+    NEEDS_HTTPS,
+    NOT_AN_ORIGIN,
+    OK,
+    OTHER_SITE,
+    THIRD_PARTY,
+    WARNING,
+    WORKS,
+    cookie_verdict,
+    is_loopback,
+    site_of,
+)
 
 ISSUER = "https://tokens.example.co.uk"
 
@@ -107,6 +120,41 @@ def test_plain_http_on_localhost_is_fine():
 
 def test_not_an_origin():
     assert verdict("ftp://example.com").level == ERROR
+    assert verdict("ftp://example.com").summary == NOT_AN_ORIGIN
+
+
+@pytest.mark.parametrize(
+    ("origin", "summary"),
+    [
+        ("https://shop.example.co.uk", WORKS),
+        ("https://shop.example.com", OTHER_SITE),
+        ("http://shop.example.co.uk", OTHER_SITE),  # the worst of its two notes
+    ],
+)
+def test_each_verdict_has_a_one_line_summary(origin, summary):
+    assert verdict(origin).summary == summary
+
+
+def test_a_plain_http_website_on_the_same_http_site_needs_https():
+    result = verdict("http://www.example.com", issuer="http://tokens.example.com")
+    assert result.summary == NEEDS_HTTPS
+
+
+def test_the_bearer_flow_is_named_where_the_cookie_cannot_go():
+    assert "bearer flow" in verdict("https://shop.example.com").notes[0]
+    result = verdict("https://shop.example.com", samesite="None", secure=True)
+    assert result.summary == THIRD_PARTY
+
+
+def test_an_issuer_on_loopback_says_what_production_will_do():
+    """Under `make run` the issuer is on 127.0.0.1: a public website's verdict is a forecast,
+    not a red box; a website on loopback itself gets the real verdict."""
+    result = verdict("https://shop.example.com", issuer="http://127.0.0.1:5000")
+    assert result.level == LATER
+    assert result.summary == "In production: works if the issuer is on example.com"
+    assert "tokens.example.com" in result.notes[0] and "bearer flow" in result.notes[0]
+    assert verdict("http://www.example.org", issuer="http://127.0.0.1:5000").summary == NEEDS_HTTPS
+    assert verdict("http://127.0.0.1:3000", issuer="http://127.0.0.1:5000").summary == WORKS
 
 
 def test_api_key_is_what_the_sdk_decodes():

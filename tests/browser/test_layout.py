@@ -36,6 +36,7 @@ SCREENSHOTS = {
     "admin.project_integration": "integration",
     "admin.users": "users",
     "admin.edit_project": "project-form",
+    "admin.preview_project": "preview",
 }
 OVERFLOW = "document.documentElement.scrollWidth - window.innerWidth"
 # The innermost elements that reach past the screen's right edge, to say what to fix.
