@@ -33,7 +33,7 @@ def test_the_list_shows_who_has_two_factor_on(client, make_user, signed_in_admin
     page = client.get("/admin/users").get_data(as_text=True)
 
     def row_of(email: str) -> str:
-        start = page.index(email)
+        start = page.index(f'data-user="{email}"')
         return page[start : page.index("</tr>", start)]
 
     assert '<span class="badge">on</span>' in row_of("ada@example.com")
