@@ -180,3 +180,39 @@ def test_on_a_phone_the_top_bar_is_a_menu(page, live_server, make_user, screensh
     page.reload()
     expect(banner.get_by_text("Menu")).to_be_hidden()
     expect(banner.get_by_role("button", name="Sign out")).to_be_visible()
+
+
+def contrast(first: str, second: str) -> float:
+    """WCAG contrast ratio of two `rgb(r, g, b)` colours."""
+
+    def luminance(colour: str) -> float:
+        channels = [int(part) / 255 for part in re.findall(r"\d+", colour)[:3]]
+        linear = [c / 12.92 if c <= 0.03928 else ((c + 0.055) / 1.055) ** 2.4 for c in channels]
+        return 0.2126 * linear[0] + 0.7152 * linear[1] + 0.0722 * linear[2]
+
+    high, low = sorted((luminance(first), luminance(second)), reverse=True)
+    return (high + 0.05) / (low + 0.05)
+
+
+def test_focus_rings_show_and_input_borders_stand_out(page, live_server, make_user):
+    """WCAG 2.2 AA: a visible focus indicator, on blue buttons too; input borders 3:1."""
+    page.goto("/login")
+    email = page.get_by_label("Email")
+    border = email.evaluate("(e) => getComputedStyle(e).borderTopColor")
+    background = email.evaluate("(e) => getComputedStyle(e).backgroundColor")
+    assert contrast(border, background) >= 3
+
+    button = page.get_by_role("button", name="Sign in")
+    button.focus()
+    page.keyboard.press("Shift+Tab")
+    page.keyboard.press("Tab")  # focused from the keyboard: :focus-visible applies
+    ring = button.evaluate(
+        "(e) => { const s = getComputedStyle(e); return [s.outlineStyle, s.outlineWidth,"
+        " s.outlineColor, s.outlineOffset]; }"
+    )
+    assert ring[0] == "solid" and float(ring[1].removesuffix("px")) >= 2, ring
+    assert float(ring[3].removesuffix("px")) >= 2, "the ring stands off the blue button"
+    page_background = page.evaluate(
+        "getComputedStyle(document.querySelector('.card')).backgroundColor"
+    )
+    assert contrast(ring[2], page_background) >= 3
