@@ -366,7 +366,7 @@ def test_a_test_token_is_logged_counted_and_audited(
 ):
     make_project("shop")
     page = forms.post("/admin/projects/shop/preview").get_data(as_text=True)
-    token = page.split('<pre id="test-token">')[1].split("</pre>")[0]
+    token = page.split('<pre id="test-token" tabindex="0">')[1].split("</pre>")[0]
     claims = jwt.decode(token, HS256_KEY, algorithms=["HS256"])
     assert any(
         record.getMessage().startswith("token issued: project shop")
@@ -395,6 +395,10 @@ def test_a_disabled_project_gets_no_test_token(app, client, forms, make_project,
     assert "no test token is issued. Enable it first." in page
     with app.app_context():
         assert db.session.scalar(db.select(AuditEvent).filter_by(action="issue_test_token")) is None
+def test_preview_shows_text_as_written(client, make_project, signed_in_admin):
+    make_project("shop", custom_claims={"team": "Zoë – support"})
+    page = html.unescape(client.get("/admin/projects/shop/preview").get_data(as_text=True))
+    assert '"team": "Zoë – support"' in page
 
 
 def test_preview_of_a_broken_project_says_why(app, client, make_project):

@@ -35,7 +35,8 @@ def keep_json_order(app: Flask) -> None:
     """Claims are answered and shown in the order tokens carry them, not sorted."""
     # The default provider has `sort_keys`; the JSONProvider type it is declared as does not.
     app.json.sort_keys = False  # type: ignore[attr-defined]
-    app.jinja_env.policies["json.dumps_kwargs"] = {"sort_keys": False}
+    # Pages show JSON as written: "Zoë", not "Zo\u00eb" (tojson still escapes <, >, & and ').
+    app.jinja_env.policies["json.dumps_kwargs"] = {"sort_keys": False, "ensure_ascii": False}
 
 
 def register_observability(app: Flask) -> None:
