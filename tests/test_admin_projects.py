@@ -395,6 +395,8 @@ def test_a_disabled_project_gets_no_test_token(app, client, forms, make_project,
     assert "no test token is issued. Enable it first." in page
     with app.app_context():
         assert db.session.scalar(db.select(AuditEvent).filter_by(action="issue_test_token")) is None
+
+
 def test_preview_shows_text_as_written(client, make_project, signed_in_admin):
     make_project("shop", custom_claims={"team": "Zoë – support"})
     page = html.unescape(client.get("/admin/projects/shop/preview").get_data(as_text=True))
