@@ -1,5 +1,3 @@
-from collections.abc import KeysView
-
 from flask import Blueprint, abort, current_app, flash, redirect, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_login import current_user
@@ -35,12 +33,6 @@ def require_admin() -> ResponseReturnValue | None:
         flash("Administrators must sign in with a second factor: turn it on first.")
         return redirect(url_for("auth.two_factor_settings"))
     return None
-
-
-@bp.app_template_global()
-def endpoints() -> KeysView[str]:
-    """The app's endpoints, for links to pages that not every build has yet."""
-    return current_app.view_functions.keys()
 
 
 @bp.app_template_filter()
