@@ -17,7 +17,7 @@ PARTS = [
     ("the token read, reused (TokenReads.reused)", "services/token_reads.py", "reused"),
     ("the token limit counted (count_token_request)", "rate_limits.py", "count_token_request"),
     ("claims and signature (ProjectIssuer.issue)", "services/tokens.py", "issue"),
-    ("JSON: claims, body, log line (json.dumps)", "json/__init__.py", "dumps"),
+    ("JSON: claims, body, log line (JSONEncoder.encode)", "json/encoder.py", "encode"),
     ("token counter (events.count_issued)", "observability/events.py", "count_issued"),
     ("the one log line and histogram (request_log.record)", "request_log.py", "record"),
 ]
