@@ -7,7 +7,6 @@ import dataclasses
 import http.cookiejar
 import os
 import re
-import socket
 import threading
 import urllib.error
 import urllib.parse
@@ -19,6 +18,7 @@ from cryptography.fernet import Fernet
 from flask import Flask
 from flask.testing import FlaskClient
 from prometheus_client.parser import text_string_to_metric_families
+from servers import free_port
 from werkzeug.security import generate_password_hash
 from werkzeug.serving import make_server
 
@@ -262,6 +262,4 @@ def seed_for_servers(app: Flask, *users: User) -> None:
 
 def closed_port() -> int:
     """A loopback port nothing listens on (it was free a moment ago)."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
+    return free_port()

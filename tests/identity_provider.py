@@ -16,7 +16,6 @@ import json
 import os
 import secrets
 import shutil
-import socket
 import subprocess
 import time
 import urllib.error
@@ -28,12 +27,11 @@ from pathlib import Path
 import pytest
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from jwt.algorithms import ECAlgorithm, RSAAlgorithm
+from npm_cache import cache_folder, installed_version, npm
+from servers import free_port
 
 SOURCE = Path(__file__).resolve().parent / "oidc_provider"
-CACHE = Path(
-    os.environ.get("OIDC_PROVIDER_CACHE", Path.home() / ".cache" / "webapp-tests" / "oidc-provider")
-)
-INSTALL_TIMEOUT_S = 300
+CACHE = cache_folder("OIDC_PROVIDER_CACHE", "oidc-provider")
 START_TIMEOUT_S = 20
 CALLBACK = "http://127.0.0.1:9/callback"  # never contacted: the code is read off the redirect
 
@@ -44,38 +42,14 @@ def pinned_version() -> str:
 
 def install() -> Path:
     """The folder holding node_modules; installs on first use, skips when that cannot be."""
-    installed = CACHE / "node_modules" / "oidc-provider" / "package.json"
-    try:
-        if json.loads(installed.read_text())["version"] == pinned_version():
-            return CACHE
-    except (OSError, ValueError, KeyError):
-        pass
-    npm = shutil.which("npm")
-    if npm is None or shutil.which("node") is None:
-        pytest.skip("the OpenID Connect tests need node and npm (apt-get install nodejs npm)")
-    CACHE.mkdir(parents=True, exist_ok=True)
-    for name in ("package.json", "package-lock.json"):
-        shutil.copyfile(SOURCE / name, CACHE / name)
-    try:
-        result = subprocess.run(
-            [npm, "ci", "--no-audit", "--no-fund"],
-            cwd=CACHE,
-            capture_output=True,
-            text=True,
-            timeout=INSTALL_TIMEOUT_S,
-            check=False,
-        )
-    except subprocess.TimeoutExpired:
-        pytest.skip(f"npm ci of oidc-provider took over {INSTALL_TIMEOUT_S} s")
-    if result.returncode != 0:
-        pytest.skip(f"npm ci of oidc-provider failed: {(result.stderr or result.stdout)[-500:]}")
+    if installed_version(CACHE, "oidc-provider") != pinned_version():
+        if shutil.which("node") is None:
+            pytest.skip("the OpenID Connect tests need node and npm (apt-get install nodejs npm)")
+        CACHE.mkdir(parents=True, exist_ok=True)
+        for name in ("package.json", "package-lock.json"):
+            shutil.copyfile(SOURCE / name, CACHE / name)
+        npm(CACHE, "ci", what="the OpenID Connect tests")
     return CACHE
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 @dataclass

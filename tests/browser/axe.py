@@ -5,67 +5,25 @@ The pages' Content-Security-Policy forbids injected scripts, so the page that ru
 come from a browser context made with `bypass_csp=True`.
 """
 
-import json
-import os
-import shutil
-import subprocess
 from pathlib import Path
 
 import pytest
+from npm_cache import cache_folder, installed_version, npm
 
 AXE_PACKAGE = "axe-core"
 AXE_VERSION = "4.14.1"
-AXE_CACHE = Path(
-    os.environ.get("AXE_CORE_CACHE", Path.home() / ".cache" / "webapp-tests" / "axe-core")
-)
-AXE_DIR = AXE_CACHE / "node_modules" / "axe-core"
-AXE_SCRIPT = AXE_DIR / "axe.min.js"
-INSTALL_TIMEOUT_S = 300
+AXE_CACHE = cache_folder("AXE_CORE_CACHE", "axe-core")
+AXE_SCRIPT = AXE_CACHE / "node_modules" / AXE_PACKAGE / "axe.min.js"
 # WCAG 2.0, 2.1 and 2.2 at levels A and AA.
 WCAG_AA = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa"]
 
 
-def installed_version() -> str | None:
-    try:
-        return json.loads((AXE_DIR / "package.json").read_text())["version"]
-    except (OSError, ValueError, KeyError):
-        return None
-
-
 def install_axe() -> Path:
     """The script's path; installs axe-core on first use, skips when that cannot be done."""
-    if installed_version() == AXE_VERSION and AXE_SCRIPT.exists():
-        return AXE_SCRIPT
-    npm = shutil.which("npm")
-    if npm is None:
-        pytest.skip(f"the accessibility tests need npm to install {AXE_PACKAGE}@{AXE_VERSION}")
-    AXE_CACHE.mkdir(parents=True, exist_ok=True)
-    manifest = AXE_CACHE / "package.json"
-    if not manifest.exists():
-        manifest.write_text('{"private": true, "description": "webapp test cache"}\n')
-    try:
-        result = subprocess.run(
-            [
-                npm,
-                "install",
-                "--no-audit",
-                "--no-fund",
-                "--save-exact",
-                f"{AXE_PACKAGE}@{AXE_VERSION}",
-            ],
-            cwd=AXE_CACHE,
-            capture_output=True,
-            text=True,
-            timeout=INSTALL_TIMEOUT_S,
-            check=False,
-        )
-    except subprocess.TimeoutExpired:
-        pytest.skip(f"npm install {AXE_PACKAGE}@{AXE_VERSION} took over {INSTALL_TIMEOUT_S} s")
-    if result.returncode != 0 or installed_version() != AXE_VERSION:
-        pytest.skip(
-            f"npm install {AXE_PACKAGE}@{AXE_VERSION} into {AXE_CACHE} failed: "
-            f"{(result.stderr or result.stdout).strip()[-500:]}"
-        )
+    if installed_version(AXE_CACHE, AXE_PACKAGE) != AXE_VERSION or not AXE_SCRIPT.exists():
+        npm(AXE_CACHE, "install", "--save-exact", f"{AXE_PACKAGE}@{AXE_VERSION}", what="axe-core")
+        if installed_version(AXE_CACHE, AXE_PACKAGE) != AXE_VERSION:
+            pytest.skip(f"npm did not install {AXE_PACKAGE}@{AXE_VERSION} into {AXE_CACHE}")
     return AXE_SCRIPT
 
 

@@ -6,25 +6,18 @@ server's `/api/telemetry/jwt` (answered by Playwright) and the session server's 
 (taken over by Playwright's `route_web_socket`), so no vendor server is needed.
 """
 
-import json
-import os
-import shutil
-import subprocess
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urljoin
 
 import pytest
+from npm_cache import cache_folder, installed_version, npm
 
 SDK_PACKAGE = "@soulmachines/smwebsdk"
 SDK_MAJOR = "15"
-SDK_CACHE = Path(
-    os.environ.get("SMWEBSDK_CACHE", Path.home() / ".cache" / "webapp-tests" / "smwebsdk")
-)
-SDK_DIR = SDK_CACHE / "node_modules" / "@soulmachines" / "smwebsdk"
+SDK_CACHE = cache_folder("SMWEBSDK_CACHE", "smwebsdk")
 # The webpack UMD bundle: in a page it puts Scene, Persona, … on `window`.
-SDK_BUNDLE = SDK_DIR / "bundles" / "smwebsdk.js"
-INSTALL_TIMEOUT_S = 300
+SDK_BUNDLE = SDK_CACHE / "node_modules" / SDK_PACKAGE / "bundles" / "smwebsdk.js"
 
 # A page of a product website: the SDK's bundle and a video element, nothing else.
 PAGE = """<!doctype html>
@@ -40,44 +33,13 @@ SCENE_OPTIONS = """{
 }"""
 
 
-def installed_version() -> str | None:
-    try:
-        return json.loads((SDK_DIR / "package.json").read_text())["version"]
-    except (OSError, ValueError, KeyError):
-        return None
-
-
 def install_sdk() -> Path:
     """The bundle's path; installs the SDK on first use, skips when that cannot be done."""
-    version = installed_version()
-    if version and version.split(".")[0] == SDK_MAJOR and SDK_BUNDLE.exists():
-        return SDK_BUNDLE
-    npm = shutil.which("npm")
-    if npm is None:
-        pytest.skip(
-            f"the Web SDK tests need npm to install {SDK_PACKAGE}@{SDK_MAJOR} "
-            "(apt-get install nodejs npm)"
-        )
-    SDK_CACHE.mkdir(parents=True, exist_ok=True)
-    manifest = SDK_CACHE / "package.json"
-    if not manifest.exists():
-        manifest.write_text('{"private": true, "description": "webapp test cache"}\n')
-    try:
-        result = subprocess.run(
-            [npm, "install", "--no-audit", "--no-fund", f"{SDK_PACKAGE}@{SDK_MAJOR}"],
-            cwd=SDK_CACHE,
-            capture_output=True,
-            text=True,
-            timeout=INSTALL_TIMEOUT_S,
-            check=False,
-        )
-    except subprocess.TimeoutExpired:
-        pytest.skip(f"npm install {SDK_PACKAGE}@{SDK_MAJOR} took over {INSTALL_TIMEOUT_S} s")
-    if result.returncode != 0 or not SDK_BUNDLE.exists():
-        pytest.skip(
-            f"npm install {SDK_PACKAGE}@{SDK_MAJOR} into {SDK_CACHE} failed: "
-            f"{(result.stderr or result.stdout).strip()[-500:]}"
-        )
+    version = installed_version(SDK_CACHE, SDK_PACKAGE) or ""
+    if version.split(".")[0] != SDK_MAJOR or not SDK_BUNDLE.exists():
+        npm(SDK_CACHE, "install", f"{SDK_PACKAGE}@{SDK_MAJOR}", what="the Web SDK tests")
+        if not SDK_BUNDLE.exists():
+            pytest.skip(f"npm did not install {SDK_PACKAGE}@{SDK_MAJOR} into {SDK_CACHE}")
     return SDK_BUNDLE
 
 
